@@ -1,0 +1,5 @@
+"""``python -m closedloop``: the command line."""
+
+from closedloop.cli import main
+
+raise SystemExit(main())
