@@ -18,10 +18,14 @@ The tree::
     │   ├── NaiveDatetimeError (ValueError)    a datetime without a time zone
     │   └── CalendarFormatError (ValueError)   a calendar text that does not parse
     ├── DeadlineClockError (ValueError)        clock events out of order or out of place
-    └── HierarchyError
-        ├── InvalidHierarchyError (ValueError) rows that do not form a valid tree
-        ├── InvalidAdminCodeError (ValueError) a malformed administrative code
-        └── UnknownUnitError (LookupError)     no unit with that id, code or path
+    ├── HierarchyError
+    │   ├── InvalidHierarchyError (ValueError) rows that do not form a valid tree
+    │   ├── InvalidAdminCodeError (ValueError) a malformed administrative code
+    │   ├── UnknownUnitError (LookupError)     no unit with that id, code or path
+    │   └── NotOneLevelDownError (ValueError)  a meeting or escalation that skips a level
+    └── DepartmentError
+        ├── UnknownDepartmentError (LookupError) no department with that id
+        └── NoRouteError (LookupError)         no responsibility entry for a category here
 """
 
 from __future__ import annotations
@@ -35,11 +39,15 @@ __all__ = [
     "ConfigurationError",
     "CoverageError",
     "DeadlineClockError",
+    "DepartmentError",
     "HierarchyError",
     "InvalidAdminCodeError",
     "InvalidHierarchyError",
     "MissingExtraError",
     "NaiveDatetimeError",
+    "NoRouteError",
+    "NotOneLevelDownError",
+    "UnknownDepartmentError",
     "UnknownUnitError",
 ]
 
@@ -139,3 +147,42 @@ class InvalidAdminCodeError(HierarchyError, ValueError):
 
 class UnknownUnitError(HierarchyError, LookupError):
     """No administrative unit matches the given id, code or name path."""
+
+
+class NotOneLevelDownError(HierarchyError, ValueError):
+    """Two units that should be exactly one level apart (parent and child) are not.
+
+    Attributes:
+        upper: the unit that convenes or receives.
+        lower: the unit that hosts or escalates.
+    """
+
+    def __init__(self, upper: str, lower: str, detail: str) -> None:
+        self.upper = upper
+        self.lower = lower
+        super().__init__(f"{lower!r} is not one level below {upper!r}: {detail}")
+
+
+class DepartmentError(ClosedLoopError):
+    """Base for errors about departments and the responsibility matrix."""
+
+
+class UnknownDepartmentError(DepartmentError, LookupError):
+    """No department has the given id."""
+
+
+class NoRouteError(DepartmentError, LookupError):
+    """The responsibility matrix has no lead department for a category at a unit.
+
+    Attributes:
+        category: the issue category.
+        unit: the handling unit's id.
+        reason: why no route exists (no entry for the level, no department with the
+            function at or above the unit, entry not in force at that time).
+    """
+
+    def __init__(self, category: str, unit: str, reason: str) -> None:
+        self.category = category
+        self.unit = unit
+        self.reason = reason
+        super().__init__(f"no route for category {category!r} at unit {unit!r}: {reason}")
