@@ -19,9 +19,9 @@ revised. Routing an issue of a category at a unit:
    ``"banking"`` reaches the city's banks).
 
 The :class:`CoordinationGraph` links departments that work together: cooperation that
-was declared, and co-handling learnt from :class:`HandlingRecord`\\ s. It ranks central
-departments (bottlenecks), finds clusters of departments that work together, and,
-with :func:`buck_passing` and :func:`handling_cycles`, shows buck-passing (推诿扯皮):
+was declared, and co-handling learnt from handling records (:class:`HandlingRecord`).
+It ranks central departments (bottlenecks), finds clusters of departments that work
+together, and, with :func:`buck_passing` and :func:`handling_cycles`, shows buck-passing (推诿扯皮):
 issues returned or transferred back and forth between departments.
 
 Everything here is pure: no clock, no I/O except reading the bundled example data, no
@@ -406,7 +406,7 @@ class Departments:
                         aliases=row.get("aliases"),
                     )
                 )
-            except ConfigurationError as exc:
+            except (ConfigurationError, NaiveDatetimeError) as exc:
                 problems.append(f"row {number}: {exc}")
         if problems:
             raise _problems("the department rows", problems)
@@ -650,16 +650,13 @@ def _parse_bound(value: object, column: str) -> Bound | None:
         raise ConfigurationError(f"{column} must be a date or datetime, got {value!r}")
     text = value.strip()
     try:
-        if len(text) == 10:
-            return date.fromisoformat(text)
-        return _aware(datetime.fromisoformat(text), column)
-    except ValueError as exc:
-        if isinstance(exc, ConfigurationError):
-            raise
+        parsed = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+    except ValueError:
         raise ConfigurationError(
             f"{column} {value!r} is neither an ISO date (2020-01-01) "
             "nor an ISO datetime with an offset (2020-01-01T08:00+08:00)"
         ) from None
+    return _bound(parsed, column)
 
 
 _EntryIndex: TypeAlias = Mapping[str, Mapping[str, tuple[ResponsibilityEntry, ...]]]
@@ -673,6 +670,7 @@ def _index_entries(
     Problems: an item that is not an entry, an empty interval, two entries for the same
     (category, level) whose intervals overlap.
     """
+    plural = {"entry": "entries"}.get(noun, noun + "s")
     problems: list[str] = []
     grouped: dict[str, dict[str, list[tuple[int, ResponsibilityEntry]]]] = {}
     for number, entry in enumerate(entries, start=1):
@@ -702,7 +700,7 @@ def _index_entries(
                 start = after.span(zone)[0]
                 if end is None or start is None or start < end:
                     problems.append(
-                        f"{noun}s {n1} and {n2} for ({category!r}, {level!r}) overlap: "
+                        f"{plural} {n1} and {n2} for ({category!r}, {level!r}) overlap: "
                         f"version {before.version!r} {before.interval} and "
                         f"version {after.version!r} {after.interval}"
                     )
@@ -784,7 +782,7 @@ class ResponsibilityMatrix:
                         description=row.get("description") or "",
                     )
                 )
-            except ConfigurationError as exc:
+            except (ConfigurationError, NaiveDatetimeError) as exc:
                 problems.append(f"row {number}: {exc}")
         if problems:
             raise _problems("the responsibility rows", problems)
@@ -1107,8 +1105,9 @@ class _IssueTrack:
     appended when it becomes the holder: by a LEAD record (unless it already holds
     the issue), as the target of a transfer, or as the target of a return. A return
     without a target leaves the issue with nobody; the next holder is then the
-    counterpart of that return. A record by a department that is not the holder
-    (the record that made it holder is missing) first makes it the holder.
+    counterpart of that return. A return or transfer by a department that does not
+    hold the issue (the record that made it holder is missing) first makes it the
+    holder.
 
     A *team* is the lead with its co-handlers while one holder has the issue; two
     departments co-handle the issue when they were ever in one team.
@@ -1311,7 +1310,8 @@ def buck_passing(records: Iterable[HandlingRecord]) -> list[BuckPassingPair]:
     Each return or transfer is a handover from the department that let the issue go
     to the one that received it next (see :func:`handling_paths`); a return to the
     assigner followed by reassignment to the same department, or never followed by a
-    reassignment, is not between two departments and is not counted. Pairs are ranked
+    reassignment, is not between two departments and is not counted; neither is a
+    reassignment that no return or transfer record explains. Pairs are ranked
     by total handovers, then by handovers in the weaker direction (back-and-forth
     traffic ranks above one-way traffic), then by ids.
     """
