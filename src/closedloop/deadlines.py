@@ -38,7 +38,7 @@ import enum
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import attrs
 
@@ -63,6 +63,10 @@ _END_OF_DAY: Final = time(23, 59, 59, 999_999)
 class Difficulty(enum.Enum):
     """How hard an issue is, which sets its time limit."""
 
+    # Members are singletons: identity hashing is exact and avoids Enum's
+    # Python-level __hash__, which shows up in every dict lookup on a hot path.
+    __hash__ = object.__hash__
+
     SIMPLE = "simple"
     """简单: solved the same day under Yiwu's rule."""
     COMPLEX = "complex"
@@ -78,6 +82,10 @@ class Difficulty(enum.Enum):
 
 class LimitUnit(enum.Enum):
     """The unit a time limit is counted in."""
+
+    # Members are singletons: identity hashing is exact and avoids Enum's
+    # Python-level __hash__, which shows up in every dict lookup on a hot path.
+    __hash__ = object.__hash__
 
     SAME_DAY = "same_day"
     WORKING_DAYS = "working_days"
@@ -221,11 +229,14 @@ class DeadlinePolicy:
     limits: Mapping[Difficulty, TimeLimit] = attrs.field(converter=_limits, eq=False)
     warnings: WarningThresholds = attrs.field(factory=WarningThresholds, kw_only=True)
     _limits_key: tuple[tuple[Difficulty, TimeLimit], ...] = attrs.field(init=False, repr=False)
+    label: str = attrs.field(init=False, repr=False, eq=False)
+    """``name@version``, as recorded with each deadline the policy sets."""
 
     def __attrs_post_init__(self) -> None:
         if not self.name:
             raise ConfigurationError("a deadline policy needs a name")
         object.__setattr__(self, "_limits_key", tuple(self.limits.items()))
+        object.__setattr__(self, "label", f"{self.name}@{self.version}")
 
     @classmethod
     def yiwu(cls) -> DeadlinePolicy:
@@ -242,7 +253,10 @@ class DeadlinePolicy:
 
     def limit_for(self, difficulty: Difficulty) -> TimeLimit:
         """The time limit for a difficulty."""
-        return self.limits[Difficulty(difficulty)]
+        try:
+            return self.limits[difficulty]
+        except KeyError:
+            return self.limits[Difficulty(difficulty)]
 
     def start_clock(
         self, difficulty: Difficulty, assigned_at: datetime, calendar: WorkCalendar
@@ -258,14 +272,8 @@ class DeadlinePolicy:
         """The deadline of an issue of ``difficulty`` assigned at ``assigned_at``."""
         return due(calendar, self.limit_for(difficulty), assigned_at)
 
-    @property
-    def label(self) -> str:
-        """``name@version``, as recorded with each deadline the policy sets."""
-        return f"{self.name}@{self.version}"
 
-
-@attrs.frozen
-class Deadline:
+class Deadline(NamedTuple):
     """When something is due.
 
     Attributes:
@@ -297,7 +305,7 @@ def _aware(at: datetime) -> datetime:
 
 
 def _end_of(calendar: WorkCalendar, day: date) -> datetime:
-    return datetime.combine(day, _END_OF_DAY, tzinfo=calendar.zone)
+    return calendar.end_of_day(day)
 
 
 def due(calendar: WorkCalendar, limit: TimeLimit, start: datetime, extra: int = 0) -> Deadline:
@@ -391,6 +399,36 @@ class DeadlineClock:
             object.__setattr__(self, "_cycles", (_Cycle(self.started_at, self.limit),))
         if self.last_event_at is None:
             object.__setattr__(self, "last_event_at", self.started_at)
+
+    @classmethod
+    def running(
+        cls,
+        calendar: WorkCalendar,
+        limit: TimeLimit,
+        started_at: datetime,
+        *,
+        extension: int = 0,
+        paused_units: int = 0,
+        paused_since: datetime | None = None,
+        cycle: int = 1,
+        warnings: WarningThresholds | None = None,
+    ) -> DeadlineClock:
+        """A clock rebuilt from the totals an issue's state keeps.
+
+        ``extension`` and ``paused_units`` are the totals so far in the limit's units;
+        ``paused_since`` is set while the clock is paused; ``cycle`` is the handling
+        cycle the clock belongs to.
+        """
+        current = _Cycle(_aware(started_at), limit, extension, paused_units, paused_since)
+        filler = tuple(_Cycle(current.start, limit) for _ in range(cycle - 1))
+        return cls(
+            calendar,
+            limit,
+            started_at,
+            warnings=warnings if warnings is not None else WarningThresholds(),
+            _cycles=(*filler, current),
+            last_event_at=paused_since if paused_since is not None else started_at,
+        )
 
     # -- events ---------------------------------------------------------------------
 

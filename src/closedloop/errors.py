@@ -23,9 +23,21 @@ The tree::
     │   ├── InvalidAdminCodeError (ValueError) a malformed administrative code
     │   ├── UnknownUnitError (LookupError)     no unit with that id, code or path
     │   └── NotOneLevelDownError (ValueError)  a meeting or escalation that skips a level
-    └── DepartmentError
-        ├── UnknownDepartmentError (LookupError) no department with that id
-        └── NoRouteError (LookupError)         no responsibility entry for a category here
+    ├── DepartmentError
+    │   ├── UnknownDepartmentError (LookupError) no department with that id
+    │   └── NoRouteError (LookupError)         no responsibility entry for a category here
+    ├── PermissionDeniedError (PermissionError) an actor may not do that, there, then
+    ├── UnknownActorError (LookupError)        no actor with that id
+    ├── IssueError
+    │   ├── IssueNotFoundError (LookupError)   no issue with that id
+    │   ├── IssueExistsError (ValueError)      an issue with that id is already registered
+    │   ├── TransitionError (ValueError)       a command the issue's status does not allow
+    │   ├── CommandError (ValueError)          a command with bad arguments
+    │   └── InvariantError (AssertionError)    an issue state that breaks a lifecycle rule
+    └── StoreError
+        ├── ConcurrencyError                   the stream moved on since it was read
+        ├── DecodeError (ValueError)           a stored or received record that does not decode
+        └── StoreClosedError                   the store was used after close()
 """
 
 from __future__ import annotations
@@ -36,17 +48,29 @@ __all__ = [
     "CalendarError",
     "CalendarFormatError",
     "ClosedLoopError",
+    "CommandError",
+    "ConcurrencyError",
     "ConfigurationError",
     "CoverageError",
     "DeadlineClockError",
+    "DecodeError",
     "DepartmentError",
     "HierarchyError",
     "InvalidAdminCodeError",
     "InvalidHierarchyError",
+    "InvariantError",
+    "IssueError",
+    "IssueExistsError",
+    "IssueNotFoundError",
     "MissingExtraError",
     "NaiveDatetimeError",
     "NoRouteError",
     "NotOneLevelDownError",
+    "PermissionDeniedError",
+    "StoreClosedError",
+    "StoreError",
+    "TransitionError",
+    "UnknownActorError",
     "UnknownDepartmentError",
     "UnknownUnitError",
 ]
@@ -186,3 +210,106 @@ class NoRouteError(DepartmentError, LookupError):
         self.unit = unit
         self.reason = reason
         super().__init__(f"no route for category {category!r} at unit {unit!r}: {reason}")
+
+
+class PermissionDeniedError(ClosedLoopError, PermissionError):
+    """An actor may not perform an action on a target at that time.
+
+    Attributes:
+        actor: the actor's id.
+        action: the action refused.
+        reason: why (which rule or missing grant).
+    """
+
+    def __init__(self, actor: str, action: str, reason: str) -> None:
+        self.actor = actor
+        self.action = action
+        self.reason = reason
+        super().__init__(f"{actor!r} may not {action}: {reason}")
+
+
+class UnknownActorError(ClosedLoopError, LookupError):
+    """No actor has the given id."""
+
+
+class IssueError(ClosedLoopError):
+    """Base for errors about issues and their lifecycle."""
+
+
+class IssueNotFoundError(IssueError, LookupError):
+    """No issue has the given id."""
+
+
+class IssueExistsError(IssueError, ValueError):
+    """An issue with that id is already registered."""
+
+
+class TransitionError(IssueError, ValueError):
+    """A command that the issue's current status does not allow.
+
+    Attributes:
+        issue_id: the issue.
+        status: its status when the command came (``None`` before registration).
+        action: what was attempted.
+        allowed: the actions the status would have allowed.
+        reason: why, when the status allowed the action but a rule did not.
+    """
+
+    def __init__(
+        self,
+        issue_id: str,
+        status: str | None,
+        action: str,
+        allowed: tuple[str, ...],
+        reason: str = "",
+    ) -> None:
+        self.issue_id = issue_id
+        self.status = status
+        self.action = action
+        self.allowed = allowed
+        self.reason = reason
+        state = f"in status {status!r}" if status is not None else "before it is registered"
+        why = f": {reason}" if reason else ""
+        super().__init__(
+            f"cannot {action} issue {issue_id!r} {state}{why}; "
+            f"allowed: {', '.join(allowed) if allowed else 'nothing (terminal)'}"
+        )
+
+
+class CommandError(IssueError, ValueError):
+    """A command whose arguments are unusable (unknown department, bad score, ...)."""
+
+
+class InvariantError(IssueError, AssertionError):
+    """An issue state breaks a lifecycle invariant (a bug, or a corrupted log)."""
+
+
+class StoreError(ClosedLoopError):
+    """Base for errors of event stores."""
+
+
+class ConcurrencyError(StoreError):
+    """An append expected a stream version that is no longer current.
+
+    Attributes:
+        stream_id: the stream.
+        expected: what the writer expected (a version, or a mode name).
+        actual: the stream's current version (0 for no stream).
+    """
+
+    def __init__(self, stream_id: str, expected: object, actual: int) -> None:
+        self.stream_id = stream_id
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"stream {stream_id!r}: expected version {expected}, but it is at {actual}; "
+            f"read it again and retry the command"
+        )
+
+
+class DecodeError(StoreError, ValueError):
+    """A record (stored, or received from outside) is not a valid event."""
+
+
+class StoreClosedError(StoreError):
+    """The store was used after it was closed."""

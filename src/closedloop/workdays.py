@@ -71,6 +71,7 @@ InstantLike: TypeAlias = datetime
 WEEKDAY_NAMES: Final = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _SECONDS_PER_DAY: Final = 86_400
 _EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
+_END_OF_DAY: Final = time(23, 59, 59, 999_999)
 
 
 class Counting(enum.Enum):
@@ -342,6 +343,7 @@ class WorkCalendar:
     _zone: tzinfo = attrs.field(init=False)
     _fixed_offset: timedelta | None = attrs.field(init=False)
     _same_day_zones: dict[tzinfo | None, bool] = attrs.field(init=False)
+    _ends_of_day: dict[int, datetime] = attrs.field(init=False)
     _estimated: Mapping[int, YearData] = attrs.field(init=False)
     _all_holidays: dict[date, str] = attrs.field(init=False)
     _all_workdays: dict[date, str] = attrs.field(init=False)
@@ -386,6 +388,7 @@ class WorkCalendar:
         object.__setattr__(self, "_all_workdays", all_workdays)
         object.__setattr__(self, "_fixed_offset", _constant_offset(zone, lo_year, hi_year))
         object.__setattr__(self, "_same_day_zones", {})
+        object.__setattr__(self, "_ends_of_day", {})
         object.__setattr__(self, "_table", self._build_table(lo_year, hi_year, est_from_year))
 
     # -- construction helpers -------------------------------------------------------
@@ -516,6 +519,18 @@ class WorkCalendar:
         """The calendar day on which ``instant`` falls in the calendar's zone."""
         return date.fromordinal(self._ordinal(instant))
 
+    def end_of_day(self, day: DayLike) -> datetime:
+        """The last instant (23:59:59.999999) of ``day`` in the calendar's zone."""
+        o = self._ordinal(day)
+        cached = self._ends_of_day.get(o)
+        if cached is None:
+            if len(self._ends_of_day) > 100_000:
+                self._ends_of_day.clear()
+            cached = self._ends_of_day[o] = datetime.combine(
+                date.fromordinal(o), _END_OF_DAY, tzinfo=self._zone
+            )
+        return cached
+
     def start_of_day(self, day: DayLike) -> datetime:
         """The first instant of ``day`` in the calendar's zone."""
         local_day = self.day_of(day)
@@ -583,8 +598,10 @@ class WorkCalendar:
         A result computed over that span (a deadline, a count of working days) is
         provisional exactly when this is true.
         """
-        a, b = sorted((self._ordinal(start), self._ordinal(end)))
         table = self._table
+        if table.estimated_from >= table.hi:
+            return False
+        a, b = sorted((self._ordinal(start), self._ordinal(end)))
         return b >= table.estimated_from and a < table.hi
 
     # -- day queries ----------------------------------------------------------------

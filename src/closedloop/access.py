@@ -1,0 +1,487 @@
+"""Who may do what, where and when: actors, grants and the domain's access rules.
+
+Access is decided in two layers.
+
+1. **Grants.** A :class:`Grant` gives one actor one :class:`Action` over a unit (the unit
+   alone, or its whole subtree: its jurisdiction), optionally limited to some issue
+   categories and to a validity interval. Nothing is allowed without a grant, so a
+   permission always implies jurisdiction, and revoking a grant can only narrow access.
+2. **Domain rules** that no grant can override:
+
+   * a unit acts only within its jurisdiction (the grant's scope must contain the issue);
+   * a department acts on an issue only while the issue is assigned to it (accept,
+     return, resolve, and a department's transfer need the actor's department to be
+     the lead);
+   * supervision orders (督办) and accountability (问责) come only from a strictly
+     higher level: the actor's unit must lie strictly above the unit whose work is
+     checked, or the checked body must be a department of the actor's own unit;
+   * an evaluator is never the resolver (neither the person nor the department);
+   * a reporter evaluates only the issues they reported.
+
+   Escalation "to the parent unit only" is a rule about the target, not the actor; the
+   lifecycle enforces it.
+
+:meth:`AccessPolicy.authorize` returns a :class:`Decision` that says why; a refusal
+carries its reason. :meth:`AccessPolicy.require` raises
+:class:`~closedloop.PermissionDeniedError` instead.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from types import MappingProxyType
+from typing import TYPE_CHECKING, NamedTuple, Protocol
+
+import attrs
+
+from closedloop.errors import ConfigurationError, PermissionDeniedError, UnknownActorError
+from closedloop.ids import ActorId, DepartmentId, UnitId
+
+if TYPE_CHECKING:
+    from closedloop.hierarchy import Hierarchy
+
+__all__ = [
+    "AccessPolicy",
+    "Action",
+    "Actor",
+    "ActorKind",
+    "Authorizer",
+    "Decision",
+    "Grant",
+    "Scope",
+    "Target",
+    "TargetLike",
+    "Unrestricted",
+]
+
+
+class ActorKind(enum.Enum):
+    """The kinds of people and bodies that act in the loop."""
+
+    # Members are singletons: identity hashing is exact and avoids Enum's
+    # Python-level __hash__, which shows up in every dict lookup on a hot path.
+    __hash__ = object.__hash__
+
+    OFFICIAL = "official"
+    """An official of a unit (a city, town or village leader or cadre)."""
+    DEPARTMENT_STAFF = "department_staff"
+    """Staff of a department, section or external body."""
+    REPORTER = "reporter"
+    """A citizen or an enterprise that reports a problem."""
+    THIRD_PARTY_EVALUATOR = "third_party_evaluator"
+    """A third-party satisfaction survey (第三方满意度评价)."""
+    EXPERIENCE_OFFICER = "experience_officer"
+    """A citizen reform experience officer (改革体验官)."""
+    SUPERVISOR = "supervisor"
+    """A member of a (joint) supervision team (联合督查组)."""
+    SYSTEM = "system"
+    """The information system itself, e.g. observing deadlines."""
+
+
+class Action(enum.Enum):
+    """What an actor may be allowed to do."""
+
+    # Members are singletons: identity hashing is exact and avoids Enum's
+    # Python-level __hash__, which shows up in every dict lookup on a hot path.
+    __hash__ = object.__hash__
+
+    REGISTER = "register"
+    ESCALATE = "escalate"
+    ASSIGN = "assign"
+    ACCEPT = "accept"
+    RETURN = "return"
+    TRANSFER = "transfer"
+    SUSPEND = "suspend"
+    RESUME = "resume"
+    EXTEND = "extend"
+    RESOLVE = "resolve"
+    EVALUATE = "evaluate"
+    REOPEN = "reopen"
+    ARCHIVE = "archive"
+    WITHDRAW = "withdraw"
+    OBSERVE = "observe"
+    SUPERVISE = "supervise"
+    HOLD_ACCOUNTABLE = "hold_accountable"
+    CONVENE = "convene"
+    SUMMON = "summon"
+    MANAGE_TASK_FORCE = "manage_task_force"
+
+
+_DEPARTMENT_BOUND = frozenset({Action.ACCEPT, Action.RETURN, Action.RESOLVE})
+_FROM_ABOVE = frozenset({Action.SUPERVISE, Action.HOLD_ACCOUNTABLE})
+
+OFFICIAL_ACTIONS: frozenset[Action] = frozenset(
+    {
+        Action.REGISTER,
+        Action.ESCALATE,
+        Action.ASSIGN,
+        Action.TRANSFER,
+        Action.SUSPEND,
+        Action.RESUME,
+        Action.EXTEND,
+        Action.REOPEN,
+        Action.ARCHIVE,
+        Action.WITHDRAW,
+        Action.CONVENE,
+        Action.SUMMON,
+        Action.MANAGE_TASK_FORCE,
+    }
+)
+"""What an official of a unit usually holds over the unit's subtree."""
+
+STAFF_ACTIONS: frozenset[Action] = frozenset(
+    {Action.ACCEPT, Action.RETURN, Action.RESOLVE, Action.TRANSFER}
+)
+"""What department staff usually hold (only effective on issues assigned to them)."""
+
+
+@attrs.frozen
+class Actor:
+    """Someone who acts: an official, department staff, a reporter, an evaluator, ..."""
+
+    id: ActorId
+    kind: ActorKind = attrs.field(converter=ActorKind)
+    unit: UnitId | None = None
+    """The unit the actor belongs to (officials, supervisors; the department's unit for staff)."""
+    department: DepartmentId | None = None
+    """The department the actor works for (department staff)."""
+    name: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        if self.kind is ActorKind.DEPARTMENT_STAFF and self.department is None:
+            raise ConfigurationError(f"actor {self.id!r}: department staff need a department")
+        if self.kind in (ActorKind.OFFICIAL, ActorKind.SUPERVISOR) and self.unit is None:
+            raise ConfigurationError(f"actor {self.id!r}: a {self.kind.value} needs a unit")
+
+
+class Scope(enum.Enum):
+    """How far a grant reaches from its unit."""
+
+    UNIT = "unit"
+    """The unit alone."""
+    SUBTREE = "subtree"
+    """The unit and everything below it (its jurisdiction)."""
+
+
+def _categories(value: Iterable[str] | None) -> frozenset[str] | None:
+    return None if value is None else frozenset(value)
+
+
+@attrs.frozen
+class Grant:
+    """A permission: one actor, one action, over a unit or its subtree, for a time.
+
+    ``valid_from`` is inclusive and ``valid_until`` exclusive; ``None`` leaves that end
+    open. ``categories=None`` means every category.
+    """
+
+    grant_id: str
+    actor: ActorId
+    action: Action = attrs.field(converter=Action)
+    unit: UnitId
+    scope: Scope = attrs.field(default=Scope.SUBTREE, converter=Scope)
+    categories: frozenset[str] | None = attrs.field(default=None, converter=_categories)
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+
+    def __attrs_post_init__(self) -> None:
+        for name in ("valid_from", "valid_until"):
+            value = getattr(self, name)
+            if value is not None and value.utcoffset() is None:
+                raise ConfigurationError(f"grant {self.grant_id!r}: {name} must be aware")
+        if (
+            self.valid_from is not None
+            and self.valid_until is not None
+            and self.valid_until <= self.valid_from
+        ):
+            raise ConfigurationError(f"grant {self.grant_id!r} ends before it starts")
+
+    def is_valid_at(self, at: datetime) -> bool:
+        """Whether the grant is in force at ``at``."""
+        if self.valid_from is not None and at < self.valid_from:
+            return False
+        return self.valid_until is None or at < self.valid_until
+
+
+class Target(NamedTuple):
+    """What an action is about: an issue's unit and category and who handles it.
+
+    For supervision and accountability, ``unit`` is the unit whose work is checked and
+    ``lead`` the department checked, if any.
+    """
+
+    unit: UnitId
+    category: str | None = None
+    lead: DepartmentId | None = None
+    co_handlers: tuple[DepartmentId, ...] = ()
+    reporter: ActorId | None = None
+    resolved_by: ActorId | None = None
+    resolving_department: DepartmentId | None = None
+    department_unit: UnitId | None = None
+    """The unit the checked department belongs to (supervision of a department)."""
+
+
+@attrs.frozen
+class Decision:
+    """The answer to "may this actor do this here now?", with its reason."""
+
+    allowed: bool
+    action: Action
+    actor: ActorId
+    reason: str
+    grant_id: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+class TargetLike(Protocol):
+    """What the access rules read about a target; :class:`Target` and issue states have it."""
+
+    @property
+    def unit(self) -> UnitId: ...
+    @property
+    def category(self) -> str | None: ...
+    @property
+    def lead(self) -> DepartmentId | None: ...
+    @property
+    def reporter(self) -> ActorId | None: ...
+    @property
+    def resolved_by(self) -> ActorId | None: ...
+    @property
+    def resolving_department(self) -> DepartmentId | None: ...
+
+
+class Authorizer(Protocol):
+    """Anything that decides access; the lifecycle only needs this."""
+
+    def authorize(self, actor: Actor, action: Action, target: TargetLike, at: datetime) -> Decision:
+        """Decide whether ``actor`` may do ``action`` on ``target`` at ``at``."""
+        ...
+
+
+class Unrestricted:
+    """An authorizer that allows everything: for exploration, never for production.
+
+    The domain rules that are about the *target* (escalate to the parent only, the
+    evaluator is not the resolver) are still enforced by the lifecycle.
+    """
+
+    __slots__ = ("_decisions",)
+
+    def __init__(self) -> None:
+        self._decisions: dict[tuple[ActorId, Action], Decision] = {}
+
+    def authorize(self, actor: Actor, action: Action, target: TargetLike, at: datetime) -> Decision:
+        """Allow ``action``."""
+        key = (actor.id, action)
+        decision = self._decisions.get(key)
+        if decision is None:
+            decision = self._decisions[key] = Decision(
+                True, action, actor.id, "unrestricted access"
+            )
+        return decision
+
+
+class AccessPolicy:
+    """Grants over a hierarchy, plus the domain rules; immutable.
+
+    Args:
+        hierarchy: the administrative tree that scopes grants.
+        grants: the grants in force (over time).
+        actors: the known actors, so callers can look them up by id.
+    """
+
+    __slots__ = ("_actors", "_allowed", "_by_key", "_grants", "hierarchy")
+
+    def __init__(
+        self,
+        hierarchy: Hierarchy,
+        grants: Iterable[Grant] = (),
+        actors: Iterable[Actor] = (),
+    ) -> None:
+        self.hierarchy = hierarchy
+        grant_list = tuple(grants)
+        problems: list[str] = []
+        seen: set[str] = set()
+        for grant in grant_list:
+            if grant.grant_id in seen:
+                problems.append(f"duplicate grant id {grant.grant_id!r}")
+            seen.add(grant.grant_id)
+            if grant.unit not in hierarchy:
+                problems.append(f"grant {grant.grant_id!r} names unknown unit {grant.unit!r}")
+        actor_map: dict[ActorId, Actor] = {}
+        for actor in actors:
+            if actor.id in actor_map and actor_map[actor.id] != actor:
+                problems.append(f"actor {actor.id!r} is defined twice, differently")
+            actor_map[actor.id] = actor
+        if problems:
+            raise ConfigurationError("invalid access policy:\n  " + "\n  ".join(problems))
+        by_key: dict[tuple[ActorId, Action], list[Grant]] = {}
+        for grant in grant_list:
+            by_key.setdefault((grant.actor, grant.action), []).append(grant)
+        self._grants = grant_list
+        self._by_key = {key: tuple(value) for key, value in by_key.items()}
+        self._actors: Mapping[ActorId, Actor] = MappingProxyType(actor_map)
+        # Decisions are values; an allowed one is the same for every target a grant covers.
+        self._allowed: dict[tuple[ActorId, Action, str], Decision] = {}
+
+    @property
+    def grants(self) -> tuple[Grant, ...]:
+        """Every grant, in the order given."""
+        return self._grants
+
+    @property
+    def actors(self) -> Mapping[ActorId, Actor]:
+        """The known actors by id."""
+        return self._actors
+
+    def actor(self, actor_id: str) -> Actor:
+        """The actor with id ``actor_id``."""
+        try:
+            return self._actors[ActorId(actor_id)]
+        except KeyError:
+            raise UnknownActorError(f"no actor with id {actor_id!r}") from None
+
+    def with_grants(self, *grants: Grant, actors: Iterable[Actor] = ()) -> AccessPolicy:
+        """A policy with more grants (and actors)."""
+        return AccessPolicy(
+            self.hierarchy, (*self._grants, *grants), (*self._actors.values(), *actors)
+        )
+
+    def without_grant(self, grant_id: str) -> AccessPolicy:
+        """A policy with one grant revoked."""
+        if not any(g.grant_id == grant_id for g in self._grants):
+            raise ConfigurationError(f"no grant with id {grant_id!r} to revoke")
+        return AccessPolicy(
+            self.hierarchy,
+            (g for g in self._grants if g.grant_id != grant_id),
+            self._actors.values(),
+        )
+
+    # -- deciding -------------------------------------------------------------------
+
+    def authorize(self, actor: Actor, action: Action, target: TargetLike, at: datetime) -> Decision:
+        """Decide whether ``actor`` may do ``action`` on ``target`` at ``at``, and why."""
+        refusal = self._domain_rule(actor, action, target)
+        if refusal is not None:
+            return Decision(False, action, actor.id, refusal)
+        candidates = self._by_key.get((actor.id, action), ())
+        if not candidates:
+            return Decision(
+                False, action, actor.id, f"{actor.id!r} holds no grant to {action.value}"
+            )
+        within = self.hierarchy.is_within
+        reasons: list[str] = []
+        for grant in candidates:
+            if not grant.is_valid_at(at):
+                reasons.append(f"grant {grant.grant_id!r} is not in force at {at.isoformat()}")
+                continue
+            if grant.scope is Scope.UNIT:
+                in_scope = target.unit == grant.unit
+            else:
+                in_scope = within(target.unit, grant.unit)
+            if not in_scope:
+                reasons.append(
+                    f"unit {target.unit!r} is outside the jurisdiction of grant "
+                    f"{grant.grant_id!r} ({grant.scope.value} of {grant.unit!r})"
+                )
+                continue
+            if grant.categories is not None and target.category not in grant.categories:
+                reasons.append(
+                    f"category {target.category!r} is not covered by grant {grant.grant_id!r}"
+                )
+                continue
+            key = (actor.id, action, grant.grant_id)
+            decision = self._allowed.get(key)
+            if decision is None:
+                decision = self._allowed[key] = Decision(
+                    True, action, actor.id, f"granted by {grant.grant_id!r}", grant.grant_id
+                )
+            return decision
+        return Decision(False, action, actor.id, "; ".join(reasons))
+
+    def require(self, actor: Actor, action: Action, target: TargetLike, at: datetime) -> Decision:
+        """Like :meth:`authorize`, but raise :class:`PermissionDeniedError` on a refusal."""
+        decision = self.authorize(actor, action, target, at)
+        if not decision.allowed:
+            raise PermissionDeniedError(decision.actor, decision.action.value, decision.reason)
+        return decision
+
+    def _domain_rule(self, actor: Actor, action: Action, target: TargetLike) -> str | None:
+        """The reason a domain rule refuses the action, or None."""
+        if action in _DEPARTMENT_BOUND or (
+            action is Action.TRANSFER and actor.kind is ActorKind.DEPARTMENT_STAFF
+        ):
+            if actor.kind is not ActorKind.DEPARTMENT_STAFF:
+                if action in _DEPARTMENT_BOUND:
+                    return f"only staff of the assigned department may {action.value}"
+            elif actor.department != target.lead:
+                return (
+                    f"department {actor.department!r} may not {action.value}: the issue is "
+                    f"assigned to {target.lead!r}"
+                )
+        if action is Action.EVALUATE:
+            if target.resolved_by is not None and actor.id == target.resolved_by:
+                return "an evaluator is never the resolver"
+            if actor.department is not None and actor.department == target.resolving_department:
+                return "an evaluator never belongs to the resolving department"
+            if actor.kind is ActorKind.REPORTER and actor.id != target.reporter:
+                return "a reporter evaluates only the issues they reported"
+        if action in _FROM_ABOVE:
+            if actor.unit is None:
+                return f"{action.value} needs an actor who belongs to a unit"
+            department_unit = getattr(target, "department_unit", None)
+            own_department = target.lead is not None and department_unit == actor.unit
+            strictly_above = target.unit != actor.unit and self.hierarchy.is_within(
+                target.unit, actor.unit
+            )
+            if not (strictly_above or own_department):
+                return (
+                    f"{action.value} comes only from a strictly higher level: "
+                    f"{actor.unit!r} is not above {target.unit!r}"
+                )
+        return None
+
+    # -- convenience ----------------------------------------------------------------
+
+    @staticmethod
+    def standard_grants(
+        actor: Actor,
+        *,
+        scope_unit: UnitId | None = None,
+        actions: Iterable[Action] | None = None,
+        valid_from: datetime | None = None,
+    ) -> tuple[Grant, ...]:
+        """The usual grants for an actor's kind, over ``scope_unit``'s subtree.
+
+        Officials get :data:`OFFICIAL_ACTIONS`; department staff :data:`STAFF_ACTIONS`;
+        reporters REGISTER and EVALUATE; evaluators and experience officers EVALUATE;
+        supervisors SUPERVISE and HOLD_ACCOUNTABLE; the system OBSERVE. Grant ids are
+        ``"<actor>:<action>@<unit>"``.
+        """
+        unit = scope_unit if scope_unit is not None else actor.unit
+        if unit is None:
+            raise ConfigurationError(f"actor {actor.id!r} has no unit; pass scope_unit")
+        defaults = {
+            ActorKind.OFFICIAL: OFFICIAL_ACTIONS,
+            ActorKind.DEPARTMENT_STAFF: STAFF_ACTIONS,
+            ActorKind.REPORTER: frozenset({Action.REGISTER, Action.EVALUATE}),
+            ActorKind.THIRD_PARTY_EVALUATOR: frozenset({Action.EVALUATE}),
+            ActorKind.EXPERIENCE_OFFICER: frozenset({Action.EVALUATE}),
+            ActorKind.SUPERVISOR: frozenset({Action.SUPERVISE, Action.HOLD_ACCOUNTABLE}),
+            ActorKind.SYSTEM: frozenset({Action.OBSERVE}),
+        }
+        chosen = frozenset(actions) if actions is not None else defaults[actor.kind]
+        return tuple(
+            Grant(
+                f"{actor.id}:{action.value}@{unit}",
+                actor.id,
+                action,
+                unit,
+                valid_from=valid_from,
+            )
+            for action in sorted(chosen, key=lambda a: a.value)
+        )

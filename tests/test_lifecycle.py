@@ -1,0 +1,315 @@
+"""The closed loop, rule by rule: examples pinned to the mechanism's rules."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+
+import closedloop as cl
+from closedloop.access import Actor
+from closedloop.lifecycle import (
+    AcceptAssignment,
+    ArchiveIssue,
+    AssignIssue,
+    Command,
+    DeadlineMissed,
+    EscalateIssue,
+    EvaluateResolution,
+    ExtendDeadline,
+    Issue,
+    IssueState,
+    ObserveDeadline,
+    RegisterIssue,
+    ReopenIssue,
+    ResolveIssue,
+    ResumeIssue,
+    ReturnAssignment,
+    Status,
+    SuspendIssue,
+    TransferIssue,
+    WithdrawIssue,
+    allowed_actions,
+    decide,
+    evolve,
+    replay,
+)
+from tests import world
+
+
+def at(y: int, m: int, d: int, hh: int = 10) -> datetime:
+    return datetime(y, m, d, hh, tzinfo=world.SHANGHAI)
+
+
+class Loop:
+    """A tiny driver: one issue, commands applied through decide and evolve."""
+
+    def __init__(self) -> None:
+        self.issue = Issue()
+        self.new_id = world.id_maker()
+
+    def do(self, command: Command, actor: Actor, when: datetime) -> list[cl.IssueEvent]:
+        return self.issue.execute(command, world.context(actor, when, self.new_id))
+
+    @property
+    def state(self) -> IssueState:
+        return self.issue.state
+
+
+def status(loop: Loop) -> Status:
+    return loop.state.status
+
+
+def registered(
+    unit: str = world.VILLAGE_A1, difficulty: str = "complex", when: datetime | None = None
+) -> Loop:
+    loop = Loop()
+    loop.do(
+        RegisterIssue("q1", unit, "housing", difficulty, "fire acceptance blocks the flats"),
+        world.CITIZEN if unit == world.VILLAGE_A1 else world.CITY_LEADER,
+        when or at(2025, 9, 29, 9),
+    )
+    return loop
+
+
+def in_progress(lead: str = "city-construction", when: datetime | None = None) -> Loop:
+    start = when or at(2025, 9, 29)
+    loop = registered(when=start - timedelta(hours=1))
+    loop.do(AssignIssue("q1", lead, ("city-resources",)), world.CITY_LEADER, start)
+    loop.do(AcceptAssignment("q1"), world.STAFF[lead], start + timedelta(hours=1))
+    return loop
+
+
+def test_the_happy_path_closes_the_loop() -> None:
+    loop = in_progress()
+    assert status(loop) is Status.IN_PROGRESS
+    assert loop.state.policy == "yiwu@2019"
+    assert loop.state.due_date == date(2025, 10, 10)  # 3 working days over National Day
+    loop.do(
+        ResolveIssue("q1", "certificate issued"), world.STAFF["city-construction"], at(2025, 10, 9)
+    )
+    assert loop.state.resolved_on_time is True
+    loop.do(EvaluateResolution("q1", "reporter", True, 95), world.CITIZEN, at(2025, 10, 10))
+    loop.do(ArchiveIssue("q1"), world.CITY_LEADER, at(2025, 10, 10))
+    assert status(loop) is Status.ARCHIVED
+    assert loop.state.closed_at == at(2025, 10, 10)
+    assert replay(loop.issue.pending_events) == loop.state
+    assert [type(e).__name__ for e in loop.issue.collect_events()] == [
+        "IssueRegistered",
+        "IssueAssigned",
+        "AssignmentAccepted",
+        "IssueResolved",
+        "ResolutionEvaluated",
+        "IssueArchived",
+    ]
+    assert loop.issue.pending_events == ()
+
+
+def test_escalation_goes_one_level_up_at_a_time() -> None:
+    loop = registered()
+    loop.do(EscalateIssue("q1", "needs the town"), world.VILLAGE_A1_CADRE, at(2025, 9, 29, 11))
+    assert loop.state.unit == world.TOWN_A
+    with pytest.raises(cl.NotOneLevelDownError):
+        loop.do(EscalateIssue("q1", to_unit=world.TOWN_B), world.TOWN_A_LEADER, at(2025, 9, 29, 12))
+    loop.do(EscalateIssue("q1", to_unit=world.CITY), world.TOWN_A_LEADER, at(2025, 9, 29, 12))
+    assert loop.state.unit == world.CITY
+    assert loop.state.origin_unit == world.VILLAGE_A1
+    with pytest.raises(cl.TransitionError, match="root"):
+        loop.do(EscalateIssue("q1"), world.CITY_LEADER, at(2025, 9, 29, 13))
+
+
+def test_a_unit_acts_only_within_its_jurisdiction() -> None:
+    loop = registered(unit=world.VILLAGE_B1)
+    with pytest.raises(cl.PermissionDeniedError, match="outside the jurisdiction"):
+        loop.do(AssignIssue("q1", "town-a-office"), world.TOWN_A_LEADER, at(2025, 9, 29))
+    loop.do(AssignIssue("q1", "city-economy"), world.CITY_LEADER, at(2025, 9, 29))
+
+
+def test_a_department_acts_only_while_the_issue_is_assigned_to_it() -> None:
+    loop = registered()
+    loop.do(AssignIssue("q1", "city-construction"), world.CITY_LEADER, at(2025, 9, 29))
+    with pytest.raises(cl.PermissionDeniedError, match="assigned to 'city-construction'"):
+        loop.do(AcceptAssignment("q1"), world.STAFF["city-economy"], at(2025, 9, 29, 11))
+    with pytest.raises(cl.PermissionDeniedError, match="only staff"):
+        loop.do(ResolveIssue("q1"), world.CITY_LEADER, at(2025, 9, 29, 11))
+    loop.do(AcceptAssignment("q1"), world.STAFF["city-construction"], at(2025, 9, 29, 11))
+
+
+def test_returning_a_misrouted_assignment_needs_a_reason_and_clears_the_deadline() -> None:
+    loop = registered()
+    loop.do(AssignIssue("q1", "city-economy"), world.CITY_LEADER, at(2025, 9, 29))
+    with pytest.raises(cl.CommandError, match="reason"):
+        loop.do(ReturnAssignment("q1", " "), world.STAFF["city-economy"], at(2025, 9, 29, 11))
+    loop.do(
+        ReturnAssignment("q1", "housing is not ours"),
+        world.STAFF["city-economy"],
+        at(2025, 9, 29, 11),
+    )
+    assert status(loop) is Status.REGISTERED
+    assert (loop.state.lead, loop.state.due_at, loop.state.return_count) == (None, None, 1)
+
+
+def test_a_transfer_moves_the_lead_but_not_the_deadline() -> None:
+    loop = in_progress("city-economy")
+    due = loop.state.due_at
+    loop.do(
+        TransferIssue("q1", "city-construction", reason="wrong bureau"),
+        world.CITY_LEADER,
+        at(2025, 9, 30),
+    )
+    assert (loop.state.lead, loop.state.due_at, loop.state.status) == (
+        "city-construction",
+        due,
+        Status.ASSIGNED,
+    )
+    with pytest.raises(cl.CommandError, match="already led"):
+        loop.do(TransferIssue("q1", "city-construction"), world.CITY_LEADER, at(2025, 9, 30))
+
+
+def test_suspension_stops_the_clock_and_moves_the_deadline_by_the_working_days_paused() -> None:
+    loop = in_progress(when=at(2025, 9, 26))  # due 2025-09-30
+    assert loop.state.due_date == date(2025, 9, 30)
+    loop.do(SuspendIssue("q1", "waiting for the survey"), world.CITY_LEADER, at(2025, 9, 29, 9))
+    assert not loop.state.is_overdue(at(2025, 10, 20))
+    loop.do(ResumeIssue("q1"), world.CITY_LEADER, at(2025, 10, 10, 9))
+    # 30 Sep, 9 Oct and 10 Oct were worked while suspended.
+    assert loop.state.due_date == date(2025, 10, 11)
+    assert status(loop) is Status.IN_PROGRESS
+    assert loop.state.paused_units == 3
+
+
+def test_an_approved_extension_moves_the_deadline_by_its_amount() -> None:
+    loop = in_progress(when=at(2025, 9, 26))
+    loop.do(ExtendDeadline("q1", 2, "survey needed"), world.CITY_LEADER, at(2025, 9, 29))
+    assert loop.state.due_date == date(2025, 10, 10)
+    with pytest.raises(cl.CommandError, match="whole number"):
+        loop.do(ExtendDeadline("q1", 0), world.CITY_LEADER, at(2025, 9, 29))
+
+
+def test_the_evaluator_is_never_the_resolver() -> None:
+    loop = in_progress()
+    resolver = world.STAFF["city-construction"]
+    loop.do(ResolveIssue("q1"), resolver, at(2025, 10, 9))
+    with pytest.raises(cl.PermissionDeniedError, match="never"):
+        loop.do(EvaluateResolution("q1", "third_party", True), resolver, at(2025, 10, 9))
+
+
+def test_archive_needs_a_satisfied_evaluation_and_reopen_starts_a_new_cycle() -> None:
+    loop = in_progress()
+    loop.do(ResolveIssue("q1"), world.STAFF["city-construction"], at(2025, 10, 9))
+    with pytest.raises(cl.TransitionError, match="not been evaluated"):
+        loop.do(ArchiveIssue("q1"), world.CITY_LEADER, at(2025, 10, 9))
+    loop.do(
+        EvaluateResolution("q1", "experience_officer", False, 40), world.OFFICER, at(2025, 10, 10)
+    )
+    with pytest.raises(cl.TransitionError, match="not satisfied"):
+        loop.do(ArchiveIssue("q1"), world.CITY_LEADER, at(2025, 10, 10))
+    loop.do(ReopenIssue("q1", "still leaking"), world.CITY_LEADER, at(2025, 10, 13))
+    assert (loop.state.cycle, loop.state.status, loop.state.lead) == (
+        2,
+        Status.ASSIGNED,
+        "city-construction",
+    )
+    assert loop.state.due_date == date(2025, 10, 16)
+    assert loop.state.resolved_at is None
+
+
+def test_withdrawing_as_merged_names_the_target() -> None:
+    loop = registered()
+    with pytest.raises(cl.CommandError, match="merged into"):
+        loop.do(WithdrawIssue("q1", "merged"), world.CITY_LEADER, at(2025, 9, 29, 11))
+    loop.do(
+        WithdrawIssue("q1", "merged", "task-force-land"), world.CITY_LEADER, at(2025, 9, 29, 11)
+    )
+    assert status(loop) is Status.WITHDRAWN
+
+
+def test_a_closed_issue_accepts_no_command_and_says_so() -> None:
+    loop = registered()
+    loop.do(WithdrawIssue("q1", "duplicate"), world.CITY_LEADER, at(2025, 9, 29, 11))
+    assert allowed_actions(Status.WITHDRAWN) == ()
+    with pytest.raises(cl.TransitionError, match="nothing") as caught:
+        loop.do(AssignIssue("q1", "city-economy"), world.CITY_LEADER, at(2025, 9, 29, 12))
+    error = caught.value
+    assert (error.issue_id, error.status, error.action, error.allowed) == (
+        "q1",
+        "withdrawn",
+        "assign",
+        (),
+    )
+
+
+def test_transition_errors_say_what_would_have_been_allowed() -> None:
+    loop = registered()
+    with pytest.raises(cl.TransitionError) as caught:
+        loop.do(ResolveIssue("q1"), world.STAFF["city-economy"], at(2025, 9, 29, 11))
+    assert caught.value.allowed == ("assign", "escalate", "withdraw")
+    assert "allowed: assign, escalate, withdraw" in str(caught.value)
+
+
+def test_a_missed_deadline_is_recorded_once_as_a_fact() -> None:
+    loop = in_progress(when=at(2025, 9, 26))
+    assert loop.do(ObserveDeadline("q1"), world.SYSTEM, at(2025, 9, 30, 18)) == []
+    events = loop.do(ObserveDeadline("q1"), world.SYSTEM, at(2025, 10, 1, 0))
+    assert len(events) == 1
+    assert isinstance(events[0], DeadlineMissed)
+    assert loop.do(ObserveDeadline("q1"), world.SYSTEM, at(2025, 10, 2)) == []
+    # The issue is still open and can be resolved, late.
+    loop.do(ResolveIssue("q1"), world.STAFF["city-construction"], at(2025, 10, 9))
+    assert loop.state.resolved_on_time is False
+
+
+def test_the_clock_must_not_go_backwards() -> None:
+    loop = registered()
+    with pytest.raises(cl.CommandError, match="backwards"):
+        loop.do(AssignIssue("q1", "city-economy"), world.CITY_LEADER, at(2025, 9, 28))
+
+
+def test_registering_twice_or_at_an_unknown_unit_is_refused() -> None:
+    loop = registered()
+    with pytest.raises(cl.TransitionError, match="already registered"):
+        loop.do(
+            RegisterIssue("q1", world.VILLAGE_A1, "housing", "simple", "again"),
+            world.CITIZEN,
+            at(2025, 9, 30),
+        )
+    with pytest.raises(cl.CommandError, match="unknown unit"):
+        Loop().do(
+            RegisterIssue("q2", "999999", "housing", "simple", "x"),
+            world.CITY_LEADER,
+            at(2025, 9, 30),
+        )
+    with pytest.raises(cl.CommandError, match="unknown difficulty"):
+        RegisterIssue("q3", world.CITY, "housing", "impossible", "x")
+    with pytest.raises(cl.CommandError, match="unknown lead"):
+        loop.do(AssignIssue("q1", "no-such-bureau"), world.CITY_LEADER, at(2025, 9, 30))
+
+
+def test_evaluation_scores_are_checked() -> None:
+    loop = in_progress()
+    loop.do(ResolveIssue("q1"), world.STAFF["city-construction"], at(2025, 10, 9))
+    for bad in (-1, 101, float("nan"), True):
+        with pytest.raises(cl.CommandError, match="score"):
+            loop.do(
+                EvaluateResolution("q1", "third_party", True, bad), world.SURVEY, at(2025, 10, 9)
+            )
+
+
+def test_folding_a_forged_log_raises_an_invariant_error() -> None:
+    loop = in_progress()
+    events = loop.issue.collect_events()
+    with pytest.raises(cl.InvariantError, match="version"):
+        replay([events[0], events[2]])
+    with pytest.raises(cl.InvariantError, match="first event"):
+        replay(events[1:])
+    with pytest.raises(cl.InvariantError):
+        evolve(loop.state, events[1])
+
+
+def test_decide_with_no_state_refuses_anything_but_registration() -> None:
+    with pytest.raises(cl.TransitionError, match="before it is registered"):
+        decide(
+            AssignIssue("nope", "city-economy"),
+            None,
+            world.context(world.CITY_LEADER, at(2025, 9, 29)),
+        )
