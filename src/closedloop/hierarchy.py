@@ -602,8 +602,7 @@ def _diagnose(units: Sequence[AdminUnit | None], levels: Levels, check_codes: bo
             for k in ks:
                 others = [j for j in ks if j != k]
                 problems.append((k + 1, f"id {unit_id!r} is also used by row {_rows_text(others)}"))
-            for k in ks[1:]:
-                include[k] = False  # the first row stands for the id
+    # Each row is checked on its own; for its children, a repeated id means its first row.
     index = {unit_id: ks[0] for unit_id, ks in rows_of.items()}
 
     rank_of = levels._rank_of
@@ -644,7 +643,7 @@ def _diagnose(units: Sequence[AdminUnit | None], levels: Levels, check_codes: bo
                     ),
                 )
             )
-    if not roots:
+    if not roots and None not in units:  # a rejected row may have been the root
         problems.append((0, "no root: every unit names a parent"))
     elif len(roots) > 1:
         for k in roots:
@@ -838,14 +837,28 @@ def _fast_layout(units: list[AdminUnit], levels: Levels, check_codes: bool) -> _
             )
     # Place each unit in preorder: after its parent and its earlier siblings' subtrees.
     pos = [0] * (n + 1)
-    nxt = [0] * (n + 1)  # nxt[p]: where p's next child goes; nxt[-1] = 0 places the root
-    for v in topo:
-        p = par[v]
-        q = nxt[p]
-        pos[v] = q
-        nxt[p] = q + size[v]
-        nxt[v] = q + 1
-    del nxt
+    if parents_first:
+        nxt = [0] * (n + 1)  # nxt[p]: where p's next child goes; nxt[-1] = 0: the root
+        for v in topo:
+            p = par[v]
+            q = nxt[p]
+            pos[v] = q
+            nxt[p] = q + size[v]
+            nxt[v] = q + 1
+        del nxt
+    else:
+        # Siblings may have different ranks, so the rank order can disagree with the
+        # input order among them: offsets within the parent come from the input order.
+        taken = [0] * (n + 1)
+        offset = [0] * n
+        for v in range(n):
+            p = par[v]
+            offset[v] = taken[p]
+            taken[p] += size[v]
+        del taken
+        pos[n] = -1
+        for v in topo:
+            pos[v] = pos[par[v]] + 1 + offset[v]
     pos[n] = -1
     order = [0] * n
     for v in range(n):
@@ -1490,11 +1503,10 @@ def yiwu_hierarchy(
     Raises:
         ConfigurationError: for a count outside 0-199 or an empty range.
     """
-    low, high = (
-        (villages_per_town, villages_per_town)
-        if isinstance(villages_per_town, int)
-        else villages_per_town
-    )
+    counts: object = villages_per_town
+    if isinstance(counts, int):
+        counts = (counts, counts)
+    low, high = counts if isinstance(counts, tuple) and len(counts) == 2 else (-1, -1)
     if not (isinstance(low, int) and isinstance(high, int) and 0 <= low <= high <= 199):
         raise ConfigurationError(
             f"villages_per_town must be a count or a range within 0-199, got {villages_per_town!r}"
