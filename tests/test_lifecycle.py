@@ -313,3 +313,15 @@ def test_decide_with_no_state_refuses_anything_but_registration() -> None:
             None,
             world.context(world.CITY_LEADER, at(2025, 9, 29)),
         )
+
+
+def test_the_documented_diagram_is_the_generated_one() -> None:
+    from pathlib import Path
+
+    page = (Path(__file__).parents[1] / "docs" / "lifecycle.md").read_text(encoding="utf-8")
+    assert cl.lifecycle_diagram().rstrip() in page
+    dot = cl.lifecycle_diagram("dot")
+    assert dot.startswith("digraph lifecycle {")
+    assert "archived [shape=doublecircle]" in dot
+    with pytest.raises(cl.ConfigurationError):
+        cl.lifecycle_diagram("svg")

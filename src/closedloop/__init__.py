@@ -160,6 +160,7 @@ from closedloop.lifecycle import (
     check_invariants,
     decide,
     evolve,
+    lifecycle_diagram,
     replay,
 )
 from closedloop.store.projections import (
@@ -308,6 +309,7 @@ __all__ = [
     "generate_hierarchy",
     "handling_cycles",
     "handling_paths",
+    "lifecycle_diagram",
     "replay",
     "significant_code",
     "validate_admin_code",

@@ -111,6 +111,9 @@ class Action(enum.Enum):
 
 _DEPARTMENT_BOUND = frozenset({Action.ACCEPT, Action.RETURN, Action.RESOLVE})
 _FROM_ABOVE = frozenset({Action.SUPERVISE, Action.HOLD_ACCOUNTABLE})
+_RULED = _DEPARTMENT_BOUND | _FROM_ABOVE | {Action.TRANSFER, Action.EVALUATE}
+"""Actions that domain rules constrain beyond grants."""
+_CACHE_LIMIT = 200_000
 
 OFFICIAL_ACTIONS: frozenset[Action] = frozenset(
     {
@@ -137,15 +140,29 @@ STAFF_ACTIONS: frozenset[Action] = frozenset(
 """What department staff usually hold (only effective on issues assigned to them)."""
 
 
+def _actor_id(value: str) -> ActorId:
+    if not isinstance(value, str) or not value:
+        raise ConfigurationError(f"an actor id is a non-empty string, got {value!r}")
+    return ActorId(value)
+
+
+def _optional_unit(value: str | None) -> UnitId | None:
+    return None if value is None else UnitId(value)
+
+
+def _optional_department(value: str | None) -> DepartmentId | None:
+    return None if value is None else DepartmentId(value)
+
+
 @attrs.frozen
 class Actor:
     """Someone who acts: an official, department staff, a reporter, an evaluator, ..."""
 
-    id: ActorId
+    id: ActorId = attrs.field(converter=_actor_id)
     kind: ActorKind = attrs.field(converter=ActorKind)
-    unit: UnitId | None = None
+    unit: UnitId | None = attrs.field(default=None, converter=_optional_unit)
     """The unit the actor belongs to (officials, supervisors; the department's unit for staff)."""
-    department: DepartmentId | None = None
+    department: DepartmentId | None = attrs.field(default=None, converter=_optional_department)
     """The department the actor works for (department staff)."""
     name: str = ""
 
@@ -178,9 +195,9 @@ class Grant:
     """
 
     grant_id: str
-    actor: ActorId
+    actor: ActorId = attrs.field(converter=_actor_id)
     action: Action = attrs.field(converter=Action)
-    unit: UnitId
+    unit: UnitId = attrs.field(converter=UnitId)
     scope: Scope = attrs.field(default=Scope.SUBTREE, converter=Scope)
     categories: frozenset[str] | None = attrs.field(default=None, converter=_categories)
     valid_from: datetime | None = None
@@ -212,14 +229,14 @@ class Target(NamedTuple):
     ``lead`` the department checked, if any.
     """
 
-    unit: UnitId
+    unit: str
     category: str | None = None
-    lead: DepartmentId | None = None
-    co_handlers: tuple[DepartmentId, ...] = ()
-    reporter: ActorId | None = None
-    resolved_by: ActorId | None = None
-    resolving_department: DepartmentId | None = None
-    department_unit: UnitId | None = None
+    lead: str | None = None
+    co_handlers: tuple[str, ...] = ()
+    reporter: str | None = None
+    resolved_by: str | None = None
+    resolving_department: str | None = None
+    department_unit: str | None = None
     """The unit the checked department belongs to (supervision of a department)."""
 
 
@@ -241,17 +258,17 @@ class TargetLike(Protocol):
     """What the access rules read about a target; :class:`Target` and issue states have it."""
 
     @property
-    def unit(self) -> UnitId: ...
+    def unit(self) -> str: ...
     @property
     def category(self) -> str | None: ...
     @property
-    def lead(self) -> DepartmentId | None: ...
+    def lead(self) -> str | None: ...
     @property
-    def reporter(self) -> ActorId | None: ...
+    def reporter(self) -> str | None: ...
     @property
-    def resolved_by(self) -> ActorId | None: ...
+    def resolved_by(self) -> str | None: ...
     @property
-    def resolving_department(self) -> DepartmentId | None: ...
+    def resolving_department(self) -> str | None: ...
 
 
 class Authorizer(Protocol):
@@ -294,7 +311,7 @@ class AccessPolicy:
         actors: the known actors, so callers can look them up by id.
     """
 
-    __slots__ = ("_actors", "_allowed", "_by_key", "_grants", "hierarchy")
+    __slots__ = ("_actors", "_by_key", "_grants", "_matches", "hierarchy")
 
     def __init__(
         self,
@@ -325,8 +342,10 @@ class AccessPolicy:
         self._grants = grant_list
         self._by_key = {key: tuple(value) for key, value in by_key.items()}
         self._actors: Mapping[ActorId, Actor] = MappingProxyType(actor_map)
-        # Decisions are values; an allowed one is the same for every target a grant covers.
-        self._allowed: dict[tuple[ActorId, Action, str], Decision] = {}
+        # (actor, action, unit, category) -> the grants covering it, with their decision.
+        self._matches: dict[
+            tuple[str, Action, str, str | None], tuple[tuple[Grant, Decision], ...]
+        ] = {}
 
     @property
     def grants(self) -> tuple[Grant, ...]:
@@ -365,43 +384,72 @@ class AccessPolicy:
 
     def authorize(self, actor: Actor, action: Action, target: TargetLike, at: datetime) -> Decision:
         """Decide whether ``actor`` may do ``action`` on ``target`` at ``at``, and why."""
-        refusal = self._domain_rule(actor, action, target)
-        if refusal is not None:
-            return Decision(False, action, actor.id, refusal)
-        candidates = self._by_key.get((actor.id, action), ())
-        if not candidates:
-            return Decision(
-                False, action, actor.id, f"{actor.id!r} holds no grant to {action.value}"
-            )
+        if action in _RULED:
+            refusal = self._domain_rule(actor, action, target)
+            if refusal is not None:
+                return Decision(False, action, actor.id, refusal)
+        key = (actor.id, action, target.unit, target.category)
+        matches = self._matches.get(key)
+        if matches is None:
+            if len(self._matches) > _CACHE_LIMIT:
+                self._matches.clear()
+            matches = self._matches[key] = self._matching(actor, action, target)
+        for grant, decision in matches:
+            if (grant.valid_from is None and grant.valid_until is None) or grant.is_valid_at(at):
+                return decision
+        return Decision(False, action, actor.id, self._why_not(actor, action, target, at))
+
+    def _matching(
+        self, actor: Actor, action: Action, target: TargetLike
+    ) -> tuple[tuple[Grant, Decision], ...]:
+        """The actor's grants for ``action`` whose unit and categories cover the target.
+
+        Validity in time is checked per call; everything else depends only on the key
+        this is cached under.
+        """
         within = self.hierarchy.is_within
-        reasons: list[str] = []
-        for grant in candidates:
-            if not grant.is_valid_at(at):
-                reasons.append(f"grant {grant.grant_id!r} is not in force at {at.isoformat()}")
-                continue
+        found = []
+        for grant in self._by_key.get((actor.id, action), ()):
             if grant.scope is Scope.UNIT:
                 in_scope = target.unit == grant.unit
             else:
                 in_scope = within(target.unit, grant.unit)
             if not in_scope:
+                continue
+            if grant.categories is not None and target.category not in grant.categories:
+                continue
+            found.append(
+                (
+                    grant,
+                    Decision(
+                        True, action, actor.id, f"granted by {grant.grant_id!r}", grant.grant_id
+                    ),
+                )
+            )
+        return tuple(found)
+
+    def _why_not(self, actor: Actor, action: Action, target: TargetLike, at: datetime) -> str:
+        """Every reason the actor's grants do not allow the action (for the refusal)."""
+        candidates = self._by_key.get((actor.id, action), ())
+        if not candidates:
+            return f"{actor.id!r} holds no grant to {action.value}"
+        reasons: list[str] = []
+        for grant in candidates:
+            if not grant.is_valid_at(at):
+                reasons.append(f"grant {grant.grant_id!r} is not in force at {at.isoformat()}")
+            elif (grant.scope is Scope.UNIT and target.unit != grant.unit) or (
+                grant.scope is Scope.SUBTREE
+                and not self.hierarchy.is_within(target.unit, grant.unit)
+            ):
                 reasons.append(
                     f"unit {target.unit!r} is outside the jurisdiction of grant "
                     f"{grant.grant_id!r} ({grant.scope.value} of {grant.unit!r})"
                 )
-                continue
-            if grant.categories is not None and target.category not in grant.categories:
+            else:
                 reasons.append(
                     f"category {target.category!r} is not covered by grant {grant.grant_id!r}"
                 )
-                continue
-            key = (actor.id, action, grant.grant_id)
-            decision = self._allowed.get(key)
-            if decision is None:
-                decision = self._allowed[key] = Decision(
-                    True, action, actor.id, f"granted by {grant.grant_id!r}", grant.grant_id
-                )
-            return decision
-        return Decision(False, action, actor.id, "; ".join(reasons))
+        return "; ".join(reasons)
 
     def require(self, actor: Actor, action: Action, target: TargetLike, at: datetime) -> Decision:
         """Like :meth:`authorize`, but raise :class:`PermissionDeniedError` on a refusal."""
@@ -451,7 +499,7 @@ class AccessPolicy:
     def standard_grants(
         actor: Actor,
         *,
-        scope_unit: UnitId | None = None,
+        scope_unit: str | None = None,
         actions: Iterable[Action] | None = None,
         valid_from: datetime | None = None,
     ) -> tuple[Grant, ...]:
@@ -462,7 +510,7 @@ class AccessPolicy:
         supervisors SUPERVISE and HOLD_ACCOUNTABLE; the system OBSERVE. Grant ids are
         ``"<actor>:<action>@<unit>"``.
         """
-        unit = scope_unit if scope_unit is not None else actor.unit
+        unit = UnitId(scope_unit) if scope_unit is not None else actor.unit
         if unit is None:
             raise ConfigurationError(f"actor {actor.id!r} has no unit; pass scope_unit")
         defaults = {

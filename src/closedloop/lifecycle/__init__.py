@@ -25,6 +25,7 @@ from closedloop.lifecycle.commands import (
     allowed_actions,
     decide,
 )
+from closedloop.lifecycle.diagram import lifecycle_diagram
 from closedloop.lifecycle.events import (
     AssignmentAccepted,
     AssignmentReturned,
@@ -99,5 +100,6 @@ __all__ = [
     "check_invariants",
     "decide",
     "evolve",
+    "lifecycle_diagram",
     "replay",
 ]

@@ -770,13 +770,25 @@ def decide(command: Command, state: IssueState | None, context: Context) -> list
         NotOneLevelDownError: an escalation to a unit other than the parent.
     """
     at = context.at
-    if at.tzinfo is None or at.utcoffset() is None:
+    if at.utcoffset() is None:
         raise NaiveDatetimeError(f"the decision time {at.isoformat()} has no time zone")
-    if type(command) is RegisterIssue:
-        return _register(command, state, context)
     decider = _DECIDERS.get(type(command))
     if decider is None:
+        if type(command) is RegisterIssue:
+            return _register(command, state, context)
         raise CommandError(f"not a lifecycle command: {command!r}")
+    if (
+        state is None
+        or command.issue_id != state.issue_id
+        or (state.status, command.EVENT) not in TRANSITIONS
+        or at < state.updated_at
+    ):
+        return _refused(command, state, at)
+    return decider(command, state, context)
+
+
+def _refused(command: Command, state: IssueState | None, at: datetime) -> list[IssueEvent]:
+    """Raise the precise error for a command that cannot even be considered."""
     if state is None:
         raise TransitionError(
             command.issue_id, None, command.ACTION.value, _ALLOWED[None], "no such issue yet"
@@ -791,9 +803,7 @@ def decide(command: Command, state: IssueState | None, context: Context) -> list
         raise TransitionError(
             state.issue_id, state.status.value, command.ACTION.value, _ALLOWED[state.status]
         )
-    if at < state.updated_at:
-        raise CommandError(
-            f"issue {state.issue_id!r}: command at {at.isoformat()} is earlier than its last "
-            f"event at {state.updated_at.isoformat()}; the clock must not go backwards"
-        )
-    return decider(command, state, context)
+    raise CommandError(
+        f"issue {state.issue_id!r}: command at {at.isoformat()} is earlier than its last "
+        f"event at {state.updated_at.isoformat()}; the clock must not go backwards"
+    )

@@ -228,21 +228,25 @@ _Fields = list[Any]
 """An issue state's fields as a mutable list, while folding."""
 
 
+_REGISTERED_TEMPLATE: Final[list[Any]] = [IssueState._field_defaults.get(name) for name in _FIELDS]
+
+
 def _registered(e: IssueRegistered) -> IssueState:
-    return IssueState(
-        issue_id=e.issue_id,
-        version=1,
-        status=Status.REGISTERED,
-        unit=e.unit,
-        origin_unit=e.unit,
-        category=e.category,
-        difficulty=e.difficulty,
-        title=e.title,
-        description=e.description,
-        reporter=e.reporter,
-        registered_at=e.occurred_at,
-        updated_at=e.occurred_at,
-    )
+    # Positional, from a list of defaults: several times cheaper than keywords.
+    f = _REGISTERED_TEMPLATE.copy()
+    f[0] = e.issue_id
+    f[VERSION] = 1
+    f[STATUS] = Status.REGISTERED
+    f[UNIT] = e.unit
+    f[_I["origin_unit"]] = e.unit
+    f[_I["category"]] = e.category
+    f[_I["difficulty"]] = e.difficulty
+    f[_I["title"]] = e.title
+    f[_I["description"]] = e.description
+    f[_I["reporter"]] = e.reporter
+    f[_I["registered_at"]] = e.occurred_at
+    f[UPDATED_AT] = e.occurred_at
+    return _new(IssueState, f)
 
 
 def _clear_assignment(f: _Fields) -> None:
@@ -403,25 +407,36 @@ def _first(event: IssueEvent) -> IssueState:
     return _registered(event)
 
 
+def _refusal(f: _Fields, event: IssueEvent) -> InvariantError:
+    """Why ``event`` cannot follow the state whose fields are ``f``."""
+    name = type(event).__name__
+    if (f[STATUS], type(event)) not in _PLAN:
+        return InvariantError(
+            f"issue {f[0]!r}: {name} is not allowed in status {f[STATUS].value!r} "
+            f"(event version {event.version})"
+        )
+    if event.version != f[VERSION] + 1 or event.issue_id != f[0]:
+        return InvariantError(
+            f"issue {f[0]!r} is at version {f[VERSION]}; event {name} for "
+            f"{event.issue_id!r} has version {event.version}"
+        )
+    return InvariantError(
+        f"issue {f[0]!r}: {name} at {event.occurred_at.isoformat()} is earlier than the "
+        f"previous event at {f[UPDATED_AT].isoformat()}"
+    )
+
+
 def _apply(f: _Fields, event: IssueEvent) -> None:
     """Advance the fields ``f`` of a state by ``event`` in place, checking it follows."""
     status = f[STATUS]
     plan = _PLAN.get((status, type(event)))
-    if plan is None:
-        raise InvariantError(
-            f"issue {f[0]!r}: {type(event).__name__} is not allowed in status "
-            f"{status.value!r} (event version {event.version})"
-        )
-    if event.version != f[VERSION] + 1 or event.issue_id != f[0]:
-        raise InvariantError(
-            f"issue {f[0]!r} is at version {f[VERSION]}; event "
-            f"{type(event).__name__} for {event.issue_id!r} has version {event.version}"
-        )
-    if event.occurred_at < f[UPDATED_AT]:
-        raise InvariantError(
-            f"issue {f[0]!r}: {type(event).__name__} at {event.occurred_at.isoformat()} "
-            f"is earlier than the previous event at {f[UPDATED_AT].isoformat()}"
-        )
+    if (
+        plan is None
+        or event.version != f[VERSION] + 1
+        or event.issue_id != f[0]
+        or event.occurred_at < f[UPDATED_AT]
+    ):
+        raise _refusal(f, event)
     to, apply = plan
     if to is _RESUME:
         to = f[RESUME_STATUS]
