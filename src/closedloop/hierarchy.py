@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import csv
 import functools
-import importlib
 import io
 import json
 import operator
@@ -52,7 +51,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from importlib import resources
 from itertools import compress, pairwise, repeat
 from types import MappingProxyType
-from typing import Any, Final, TypeAlias
+from typing import Any, Final, TypeAlias, cast
 
 import attrs
 
@@ -371,20 +370,23 @@ class AdminUnit:
     kind: str | None = None
 
     def __attrs_post_init__(self) -> None:
-        if not (
-            isinstance(self.id, str)
+        # Plain strings pass the quick test; anything else gets the thorough one, which
+        # also accepts str subclasses.
+        if (
+            self.id.__class__ is str
+            and self.name.__class__ is str
+            and self.level.__class__ is str
             and self.id
-            and isinstance(self.name, str)
             and self.name
-            and isinstance(self.level, str)
             and self.level
-            and (self.parent is None or (isinstance(self.parent, str) and self.parent))
-            and (self.code is None or (isinstance(self.code, str) and self.code))
-            and (self.kind is None or (isinstance(self.kind, str) and self.kind))
+            and (self.parent is None or (self.parent.__class__ is str and self.parent))
+            and (self.code is None or (self.code.__class__ is str and self.code))
+            and (self.kind is None or (self.kind.__class__ is str and self.kind))
         ):
-            raise ConfigurationError(
-                f"invalid unit {self.id!r}: " + "; ".join(_unit_field_problems(self))
-            )
+            return
+        problems = _unit_field_problems(self)
+        if problems:
+            raise ConfigurationError(f"invalid unit {self.id!r}: " + "; ".join(problems))
 
     def as_row(self) -> dict[str, str | None]:
         """The unit as a mapping with the table's columns."""
@@ -1323,7 +1325,8 @@ class Hierarchy:
         and ``rank``; the graph attribute ``root`` is the root's id. Built on demand:
         the hierarchy never keeps it.
         """
-        nx = importlib.import_module("networkx")
+        import networkx as nx
+
         graph = nx.DiGraph(root=self.root.id)
         units = self._units
         rank = self._rank
@@ -1648,35 +1651,42 @@ def generate_hierarchy(
                 )
         spreads.append(_spread(shape[k - 1], shape[k], cap, rnd))
 
-    pads = [len(str(c)) for c in shape]
+    # Level by level: children are grouped by parent, parents in the previous level's
+    # order, which numbers each level's units as a preorder walk would.
     rows: list[AdminUnit] = []
-    seen = [0] * len(shape)  # units emitted so far at each level (for names)
-    nxt = [0] * len(shape)  # next child slot in each level's spread
     root_code = None
     if digits and digits[0]:
         root_code = "110101001001"[: digits[0]].ljust(6 if digits[0] <= 6 else 12, "0")
-
-    def emit(k: int, parent: UnitId | None, sig: str, code: str | None) -> None:
-        seen[k] += 1
-        unit_id = UnitId(code if code is not None else f"u{len(rows)}")
-        rows.append(AdminUnit(unit_id, f"{names[k]} {seen[k]:0{pads[k]}d}", names[k], parent, code))
-        if k + 1 == len(shape):
-            return
-        count = spreads[k][nxt[k]]
-        nxt[k] += 1
+    root_id = UnitId(root_code if root_code is not None else "u0")
+    rows.append(AdminUnit(root_id, f"{names[0]} 1", names[0], None, root_code))
+    parent_ids: list[UnitId] = [root_id]
+    parent_sigs = ["" if root_code is None or not digits else root_code[: digits[0]]]
+    for k in range(1, len(shape)):
+        spread = spreads[k - 1]
+        owner = [p for p, count in enumerate(spread) for _ in range(count)]
+        parents = list(map(parent_ids.__getitem__, owner))
+        pad = len(str(shape[k]))
+        label = names[k]
+        unit_names = [f"{label} {j:0{pad}d}" for j in range(1, shape[k] + 1)]
+        level_codes: list[str] | list[None]
+        ids: list[UnitId]
         if digits:
-            width = widths[k + 1]
-            first = 11 if digits[k] == 0 else 1
-            full = 6 if digits[k + 1] <= 6 else 12
-            for j in range(first, first + count):
-                child = f"{sig}{j:0{width}d}"
-                emit(k + 1, unit_id, child, child.ljust(full, "0"))
+            first = 11 if digits[k - 1] == 0 else 1
+            template = f"{{}}{{:0{widths[k]}d}}"
+            sigs = [
+                template.format(parent_sigs[p], j)
+                for p, count in enumerate(spread)
+                for j in range(first, first + count)
+            ]
+            full = 6 if digits[k] <= 6 else 12
+            level_codes = [sig.ljust(full, "0") for sig in sigs]
+            ids = cast(list[UnitId], level_codes)  # the codes are the ids
+            parent_sigs = sigs
         else:
-            for _ in range(count):
-                emit(k + 1, unit_id, "", None)
-
-    root_sig = "" if root_code is None else root_code[: digits[0] if digits else 0]
-    emit(0, None, root_sig, root_code)
+            level_codes = [None] * shape[k]
+            ids = [UnitId(f"u{j}") for j in range(len(rows), len(rows) + shape[k])]
+        rows.extend(map(AdminUnit, ids, unit_names, repeat(label), parents, level_codes))
+        parent_ids = ids
     # The codes are valid by construction (the tests check it), so only the tree is
     # checked here.
     return Hierarchy.from_rows(rows, levels=levels, check_codes=False)
