@@ -1,0 +1,525 @@
+"""An event store in a SQLite file (or in memory), safe to share between processes.
+
+The database has two tables::
+
+    events(stream_id, version, position, event_id, type, schema, occurred_at, data)
+        PRIMARY KEY (stream_id, version)    one event per place in a stream
+        position UNIQUE                     the global order: 1, 2, 3 ... with no gap
+        event_id UNIQUE                     what makes a retried append recognisable
+    layouts(layout, type, schema, fields)   the field order of each kind of row written
+
+``data`` is a compact JSON array: the row's layout number, then every field's value
+(:meth:`~closedloop.store.codec.EventCodec.pack`). ``type``, ``schema`` and
+``occurred_at`` are repeated in columns so the log can be queried with plain SQL.
+``PRAGMA user_version`` holds the schema version of the database itself; a database
+written by a newer closedloop is refused instead of being misread.
+
+Writes run in ``BEGIN IMMEDIATE`` transactions, so a writer takes the write lock
+before it reads the stream's version, and a second writer waits (up to
+``busy_timeout``) instead of failing. Global positions are assigned inside that
+transaction, which is why they never have gaps or interleave. Files use write-ahead
+logging (WAL): readers never block the writer nor each other.
+
+Durability (``synchronous``):
+
+* ``"FULL"`` (the default): every committed append survives a crash of the process,
+  of the operating system and a power cut.
+* ``"NORMAL"``: committed appends survive a crash of the process; an operating-system
+  crash or power cut may lose the last ones (never corrupt the file). Good for
+  simulation and scratch stores; appends are faster.
+* ``"OFF"``: no syncing at all; a power cut can corrupt the file. Only for throwaway
+  data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Final
+
+from closedloop.errors import (
+    ConfigurationError,
+    DecodeError,
+    StoreClosedError,
+    StoreError,
+)
+from closedloop.store.base import (
+    AppendResult,
+    Batch,
+    EventStore,
+    ExpectedVersion,
+    Recorded,
+    StreamEvent,
+    check_batches,
+    check_paging,
+    closed_error,
+    conflict,
+    expectation_holds,
+)
+from closedloop.store.codec import EventCodec, RowDecoder, default_codec
+
+__all__ = ["SQLiteEventStore"]
+
+SCHEMA_VERSION: Final = 1
+"""The version of the database layout this module writes (``PRAGMA user_version``)."""
+
+APPLICATION_ID: Final = 0x436C4C70
+"""Marks a SQLite file as a closedloop event store (``PRAGMA application_id``)."""
+
+_PAGE: Final = 500
+_SYNCHRONOUS: Final = ("FULL", "NORMAL", "OFF")
+
+_CREATE: Final = (
+    """
+    CREATE TABLE events (
+        stream_id   TEXT    NOT NULL,
+        version     INTEGER NOT NULL CHECK (version >= 1),
+        position    INTEGER NOT NULL UNIQUE CHECK (position >= 1),
+        event_id    TEXT    NOT NULL UNIQUE,
+        type        TEXT    NOT NULL,
+        schema      INTEGER NOT NULL,
+        occurred_at TEXT    NOT NULL,
+        data        TEXT    NOT NULL,
+        PRIMARY KEY (stream_id, version)
+    )
+    """,
+    """
+    CREATE TABLE layouts (
+        layout INTEGER PRIMARY KEY,
+        type   TEXT    NOT NULL,
+        schema INTEGER NOT NULL,
+        fields TEXT    NOT NULL,
+        UNIQUE (type, schema, fields)
+    )
+    """,
+    f"PRAGMA application_id = {APPLICATION_ID}",
+    f"PRAGMA user_version = {SCHEMA_VERSION}",
+)
+
+_INSERT: Final = (
+    "INSERT INTO events (stream_id, version, event_id, type, schema, occurred_at, data, position)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_VERSION: Final = "SELECT max(version) FROM events WHERE stream_id = ?"
+_LAST: Final = "SELECT max(position) FROM events"
+_STREAM: Final = "SELECT data FROM events WHERE stream_id = ? AND version > ? ORDER BY version"
+_RANGE: Final = (
+    "SELECT data, position FROM events WHERE stream_id = ? AND version BETWEEN ? AND ?"
+    " ORDER BY version"
+)
+_ALL: Final = "SELECT position, data FROM events WHERE position > ? ORDER BY position LIMIT ?"
+
+
+class SQLiteEventStore(EventStore):
+    """An :class:`~closedloop.store.base.EventStore` in a SQLite database.
+
+    Args:
+        path: a file (created when missing) or ``":memory:"`` for a private,
+            temporary database.
+        synchronous: ``"FULL"`` (default), ``"NORMAL"`` or ``"OFF"``; see the module
+            docs for what each keeps after a crash.
+        busy_timeout: how long, in seconds, to wait for another connection's write
+            lock before giving up with :class:`~closedloop.errors.StoreError`.
+        codec: the event codec (default: :func:`~closedloop.store.codec.default_codec`);
+            pass one with your own event classes registered to store them too.
+
+    Raises:
+        ConfigurationError: for a bad option.
+        StoreError: when the file cannot be opened, is not a closedloop event store,
+            or was written by a newer version of closedloop.
+
+    The store may be shared by threads (one lock serialises its calls) and the same
+    file may be opened by many stores and processes at once.
+    """
+
+    __slots__ = (
+        "_closed",
+        "_codec",
+        "_con",
+        "_decoders",
+        "_lock",
+        "_path",
+        "_prefixes",
+        "_synchronous",
+    )
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] = ":memory:",
+        *,
+        synchronous: str = "FULL",
+        busy_timeout: float = 5.0,
+        codec: EventCodec | None = None,
+    ) -> None:
+        if not isinstance(path, str | os.PathLike):
+            raise ConfigurationError(f"path must be a str or a path, got {path!r}")
+        self._path = os.fspath(path)
+        if not isinstance(self._path, str) or not self._path:
+            raise ConfigurationError(f"path must be a non-empty text path, got {path!r}")
+        mode = synchronous.upper() if isinstance(synchronous, str) else synchronous
+        if mode not in _SYNCHRONOUS:
+            raise ConfigurationError(
+                f"synchronous must be one of {', '.join(_SYNCHRONOUS)}, got {synchronous!r}"
+            )
+        if (
+            isinstance(busy_timeout, bool)
+            or not isinstance(busy_timeout, int | float)
+            or not 0 <= busy_timeout < 1e6
+        ):
+            raise ConfigurationError(
+                f"busy_timeout must be a number of seconds >= 0, got {busy_timeout!r}"
+            )
+        if codec is not None and not isinstance(codec, EventCodec):
+            raise ConfigurationError(f"codec must be an EventCodec, got {codec!r}")
+        self._synchronous = mode
+        self._codec = codec if codec is not None else default_codec()
+        self._lock = threading.Lock()
+        self._decoders: dict[int, RowDecoder] = {}
+        self._prefixes: dict[type, str] = {}
+        self._closed = True
+        self._con = self._connect(float(busy_timeout))
+        self._closed = False
+
+    # -- opening ------------------------------------------------------------------------
+
+    def _connect(self, busy_timeout: float) -> sqlite3.Connection:
+        try:
+            con = sqlite3.connect(
+                self._path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the event store {self._path!r}: {exc}") from exc
+        try:
+            if self._path != ":memory:":
+                mode = con.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    raise StoreError(
+                        f"the event store {self._path!r} cannot use write-ahead logging "
+                        f"(journal mode stays {mode!r})"
+                    )
+            con.execute(f"PRAGMA synchronous = {self._synchronous}")
+            self._check_schema(con)
+            self._load_layouts(con)
+        except StoreError:
+            con.close()
+            raise
+        except sqlite3.Error as exc:
+            con.close()
+            raise StoreError(f"cannot open the event store {self._path!r}: {exc}") from exc
+        return con
+
+    def _check_schema(self, con: sqlite3.Connection) -> None:
+        version = con.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                version = con.execute("PRAGMA user_version").fetchone()[0]
+                if version == 0:
+                    tables = con.execute(
+                        "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+                    ).fetchone()[0]
+                    if tables:
+                        raise StoreError(
+                            f"{self._path!r} is a SQLite database of something else "
+                            f"(it has tables but no closedloop schema version)"
+                        )
+                    for statement in _CREATE:
+                        con.execute(statement)
+                    version = SCHEMA_VERSION
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"the event store {self._path!r} has schema version {version}, newer than "
+                f"this closedloop understands ({SCHEMA_VERSION}); upgrade closedloop to open it"
+            )
+        application = con.execute("PRAGMA application_id").fetchone()[0]
+        if application != APPLICATION_ID:
+            raise StoreError(
+                f"{self._path!r} is not a closedloop event store (application id {application:#x})"
+            )
+
+    def _load_layouts(self, con: sqlite3.Connection) -> None:
+        """Read the layouts table: a decoder per layout, a row prefix per current class."""
+        codec = self._codec
+        for layout, kind, schema, fields in con.execute(
+            "SELECT layout, type, schema, fields FROM layouts"
+        ):
+            if layout in self._decoders:
+                continue
+            try:
+                names = json.loads(fields)
+                if type(names) is not list or not all(type(n) is str for n in names):
+                    raise ValueError("not a list of names")
+            except ValueError as exc:
+                raise DecodeError(f"layout {layout} of the event store is corrupt: {exc}") from None
+            self._decoders[layout] = codec.row_decoder(kind, schema, names)
+            if kind in codec and codec.layout(kind) == (schema, tuple(names)):
+                self._prefixes.setdefault(codec.event_class(kind), f"[{layout},")
+
+    def _resolve(self, layout: int) -> RowDecoder:
+        """The decoder of a layout another writer may have added since we last looked."""
+        self._load_layouts(self._con)
+        decoder = self._decoders.get(layout)
+        if decoder is None:
+            raise DecodeError(f"a stored row names layout {layout}, which the store does not have")
+        return decoder
+
+    def _prefix_for(self, classes: Iterable[type]) -> dict[type, str]:
+        """Row prefixes for ``classes``, recording new layouts in their own transaction."""
+        missing = [cls for cls in classes if cls not in self._prefixes]
+        if missing:
+            codec = self._codec
+            con = self._con
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                for cls in missing:
+                    schema, names = codec.layout(cls)
+                    kind = codec.kind_of(cls)
+                    fields = json.dumps(list(names))
+                    con.execute(
+                        "INSERT OR IGNORE INTO layouts (type, schema, fields) VALUES (?, ?, ?)",
+                        (kind, schema, fields),
+                    )
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            self._load_layouts(con)
+        return self._prefixes
+
+    # -- writing ----------------------------------------------------------------------
+
+    def append_many(self, batches: Iterable[Batch]) -> list[AppendResult]:
+        """Append to many streams in one transaction, all or nothing (see :class:`EventStore`)."""
+        checked = check_batches(batches)
+        if not checked:
+            return []
+        pack = self._codec.pack
+        packed = [[(pack(e), e.__class__) for e in events] for _, events, _, _ in checked]
+        with self._lock:
+            if self._closed:
+                raise closed_error(self)
+            try:
+                prefixes = self._prefixes
+                if any(c not in prefixes for batch in packed for _, c in batch):
+                    prefixes = self._prefix_for({c for batch in packed for _, c in batch})
+                rows = [
+                    [
+                        [r[0], r[1], r[2], r[3], r[4], r[5], prefixes[c] + r[6] + "]", 0]
+                        for r, c in batch
+                    ]
+                    for batch in packed
+                ]
+                return self._append_rows(checked, rows)
+            except sqlite3.Error as exc:
+                raise self._failure("append", exc) from exc
+
+    def _append_rows(
+        self,
+        checked: list[tuple[str, Sequence[StreamEvent], int | ExpectedVersion, int]],
+        rows: list[list[list[Any]]],
+    ) -> list[AppendResult]:
+        con = self._con
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            position = con.execute(_LAST).fetchone()[0] or 0
+            results = []
+            for (stream_id, events, expected, first), batch in zip(checked, rows, strict=True):
+                current = con.execute(_VERSION, (stream_id,)).fetchone()[0] or 0
+                if not events:
+                    if not expectation_holds(expected, current):
+                        raise conflict(stream_id, expected, 1, current)
+                    results.append(AppendResult(stream_id, current, 0, 0))
+                    continue
+                if first <= current:
+                    results.append(self._duplicate(stream_id, events, expected, first, current))
+                    continue
+                if not expectation_holds(expected, current) or first != current + 1:
+                    raise conflict(stream_id, expected, first, current)
+                start = position + 1
+                for row in batch:
+                    position += 1
+                    row[7] = position
+                try:
+                    con.executemany(_INSERT, batch)
+                except sqlite3.IntegrityError:
+                    # The versions were free, so an event_id is already stored elsewhere.
+                    raise conflict(stream_id, expected, first, current) from None
+                except UnicodeEncodeError as exc:
+                    raise ConfigurationError(
+                        f"stream {stream_id!r}: an event holds text that is not valid "
+                        f"Unicode (a lone surrogate?): {exc}"
+                    ) from None
+                results.append(AppendResult(stream_id, first + len(events) - 1, start, position))
+            con.execute("COMMIT")
+        except BaseException:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            raise
+        return results
+
+    def _duplicate(
+        self,
+        stream_id: str,
+        events: Sequence[StreamEvent],
+        expected: int | ExpectedVersion,
+        first: int,
+        current: int,
+    ) -> AppendResult:
+        """The result of re-appending stored events, or the conflict if they differ."""
+        last = first + len(events) - 1
+        if last > current:
+            raise conflict(stream_id, expected, first, current)
+        rows = self._con.execute(_RANGE, (stream_id, first, last)).fetchall()
+        stored = self._codec.decode_rows(rows, 0, self._decoders, self._resolve)
+        if len(stored) != len(events) or any(
+            s.event_id != e.event_id or s != e for s, e in zip(stored, events, strict=True)
+        ):
+            raise conflict(stream_id, expected, first, current)
+        return AppendResult(stream_id, last, rows[0][1], rows[-1][1], True)
+
+    # -- reading ----------------------------------------------------------------------
+
+    def read_stream(self, stream_id: str, *, after_version: int = 0) -> list[StreamEvent]:
+        """The stream's events with a version above ``after_version``, oldest first."""
+        if type(after_version) is not int or after_version < 0:
+            raise ConfigurationError(f"after_version must be an int >= 0, got {after_version!r}")
+        with self._lock:
+            if self._closed:
+                raise closed_error(self)
+            try:
+                rows = self._con.execute(_STREAM, (stream_id, after_version)).fetchall()
+            except sqlite3.Error as exc:
+                raise self._failure("read", exc) from exc
+            except (OverflowError, ValueError) as exc:
+                raise ConfigurationError(f"cannot read stream {stream_id!r}: {exc}") from None
+            events: list[StreamEvent] = self._codec.decode_rows(
+                rows, 0, self._decoders, self._resolve
+            )
+        if events:
+            # The rows are ordered by their unique version column; their own versions
+            # must run from after_version + 1 without a gap, in this stream.
+            first, last = events[0], events[-1]
+            if (
+                first.version != after_version + 1
+                or last.version != after_version + len(events)
+                or first.stream_id != stream_id
+                or last.stream_id != stream_id
+            ):
+                raise DecodeError(
+                    f"stream {stream_id!r}: the stored events after version {after_version} "
+                    f"run from version {first.version} of {first.stream_id!r} to "
+                    f"{last.version} of {last.stream_id!r} ({len(events)} events)"
+                )
+        return events
+
+    def stream_version(self, stream_id: str) -> int:
+        """The version of the stream's last event (0 when it does not exist)."""
+        with self._lock:
+            if self._closed:
+                raise closed_error(self)
+            try:
+                found = self._con.execute(_VERSION, (stream_id,)).fetchone()[0]
+            except sqlite3.Error as exc:
+                raise self._failure("read", exc) from exc
+        return int(found or 0)
+
+    def read_all(self, *, after_position: int = 0, limit: int | None = None) -> Iterator[Recorded]:
+        """Events in global order after ``after_position``, at most ``limit`` of them."""
+        check_paging(after_position, limit)
+        if self._closed:
+            raise closed_error(self)
+        return self._pages(after_position, limit)
+
+    def _pages(self, after: int, limit: int | None) -> Iterator[Recorded]:
+        remaining = limit if limit is not None else -1
+        while remaining:
+            size = _PAGE if remaining < 0 else min(_PAGE, remaining)
+            with self._lock:
+                if self._closed:
+                    raise closed_error(self)
+                try:
+                    rows = self._con.execute(_ALL, (after, size)).fetchall()
+                except sqlite3.Error as exc:
+                    raise self._failure("read", exc) from exc
+                events = self._codec.decode_rows(rows, 1, self._decoders, self._resolve)
+            if not rows:
+                return
+            for (position, _), event in zip(rows, events, strict=True):
+                after += 1
+                if position != after:
+                    raise DecodeError(
+                        f"the global log has position {position} where {after} should be"
+                    )
+                yield Recorded(position, event)
+            if remaining > 0:
+                remaining -= len(rows)
+
+    def last_position(self) -> int:
+        """The global position of the last event (0 when empty)."""
+        with self._lock:
+            if self._closed:
+                raise closed_error(self)
+            try:
+                found = self._con.execute(_LAST).fetchone()[0]
+            except sqlite3.Error as exc:
+                raise self._failure("read", exc) from exc
+        return int(found or 0)
+
+    def stream_ids(self) -> Iterator[str]:
+        """Every stream id, in the order the streams were created."""
+        with self._lock:
+            if self._closed:
+                raise closed_error(self)
+            try:
+                rows = self._con.execute(
+                    "SELECT stream_id FROM events WHERE version = 1 ORDER BY position"
+                ).fetchall()
+            except sqlite3.Error as exc:
+                raise self._failure("read", exc) from exc
+        return iter([row[0] for row in rows])
+
+    # -- life cycle ---------------------------------------------------------------------
+
+    @property
+    def path(self) -> str:
+        """The database file (or ``":memory:"``)."""
+        return self._path
+
+    @property
+    def codec(self) -> EventCodec:
+        """The codec events are written and read with."""
+        return self._codec
+
+    def close(self) -> None:
+        """Close the connection; later calls raise StoreClosedError."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._con.close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    def _failure(self, action: str, exc: sqlite3.Error) -> StoreError:
+        if isinstance(exc, sqlite3.ProgrammingError) and self._closed:
+            return StoreClosedError(f"{type(self).__name__} is closed")
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            return StoreError(
+                f"cannot {action} {self._path!r}: another connection held the write lock "
+                f"longer than busy_timeout ({text})"
+            )
+        return StoreError(f"cannot {action} {self._path!r}: {text}")
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else self._synchronous
+        return f"<SQLiteEventStore {self._path!r} ({state})>"
