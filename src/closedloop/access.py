@@ -271,6 +271,20 @@ class TargetLike(Protocol):
     def resolving_department(self) -> str | None: ...
 
 
+def _scope_unit(action: Action, target: TargetLike) -> str:
+    """The unit a grant must cover for ``action`` on ``target``.
+
+    Evaluation is scoped by where the problem arose (an issue's origin unit): a village's
+    reporter or a city's survey still evaluates an issue after it went up to the city.
+    Every other action is scoped by the unit that handles the target.
+    """
+    if action is Action.EVALUATE:
+        origin: str | None = getattr(target, "origin_unit", None)
+        if origin is not None:
+            return origin
+    return target.unit
+
+
 class Authorizer(Protocol):
     """Anything that decides access; the lifecycle only needs this."""
 
@@ -388,19 +402,20 @@ class AccessPolicy:
             refusal = self._domain_rule(actor, action, target)
             if refusal is not None:
                 return Decision(False, action, actor.id, refusal)
-        key = (actor.id, action, target.unit, target.category)
+        unit = _scope_unit(action, target)
+        key = (actor.id, action, unit, target.category)
         matches = self._matches.get(key)
         if matches is None:
             if len(self._matches) > _CACHE_LIMIT:
                 self._matches.clear()
-            matches = self._matches[key] = self._matching(actor, action, target)
+            matches = self._matches[key] = self._matching(actor, action, unit, target.category)
         for grant, decision in matches:
             if (grant.valid_from is None and grant.valid_until is None) or grant.is_valid_at(at):
                 return decision
-        return Decision(False, action, actor.id, self._why_not(actor, action, target, at))
+        return Decision(False, action, actor.id, self._why_not(actor, action, unit, target, at))
 
     def _matching(
-        self, actor: Actor, action: Action, target: TargetLike
+        self, actor: Actor, action: Action, unit: str, category: str | None
     ) -> tuple[tuple[Grant, Decision], ...]:
         """The actor's grants for ``action`` whose unit and categories cover the target.
 
@@ -411,12 +426,12 @@ class AccessPolicy:
         found = []
         for grant in self._by_key.get((actor.id, action), ()):
             if grant.scope is Scope.UNIT:
-                in_scope = target.unit == grant.unit
+                in_scope = unit == grant.unit
             else:
-                in_scope = within(target.unit, grant.unit)
+                in_scope = within(unit, grant.unit)
             if not in_scope:
                 continue
-            if grant.categories is not None and target.category not in grant.categories:
+            if grant.categories is not None and category not in grant.categories:
                 continue
             found.append(
                 (
@@ -428,7 +443,9 @@ class AccessPolicy:
             )
         return tuple(found)
 
-    def _why_not(self, actor: Actor, action: Action, target: TargetLike, at: datetime) -> str:
+    def _why_not(
+        self, actor: Actor, action: Action, unit: str, target: TargetLike, at: datetime
+    ) -> str:
         """Every reason the actor's grants do not allow the action (for the refusal)."""
         candidates = self._by_key.get((actor.id, action), ())
         if not candidates:
@@ -437,12 +454,11 @@ class AccessPolicy:
         for grant in candidates:
             if not grant.is_valid_at(at):
                 reasons.append(f"grant {grant.grant_id!r} is not in force at {at.isoformat()}")
-            elif (grant.scope is Scope.UNIT and target.unit != grant.unit) or (
-                grant.scope is Scope.SUBTREE
-                and not self.hierarchy.is_within(target.unit, grant.unit)
+            elif (grant.scope is Scope.UNIT and unit != grant.unit) or (
+                grant.scope is Scope.SUBTREE and not self.hierarchy.is_within(unit, grant.unit)
             ):
                 reasons.append(
-                    f"unit {target.unit!r} is outside the jurisdiction of grant "
+                    f"unit {unit!r} is outside the jurisdiction of grant "
                     f"{grant.grant_id!r} ({grant.scope.value} of {grant.unit!r})"
                 )
             else:

@@ -1,0 +1,541 @@
+"""The application service: commands in, events stored, queries answered.
+
+:class:`ClosedLoop` is the entry point embedders use (and the simulation drives). It is
+opened with an event store, the administrative hierarchy, departments and their
+routing, a deadline policy, a calendar, access rules and a clock::
+
+    loop = ClosedLoop.open("issues.db", hierarchy=yiwu_hierarchy(), clock=SystemClock())
+    events = loop.register(officer, unit="330782100000", category="land_certificate",
+                           difficulty="difficult", title="...")
+    loop.assign(officer, events[0].issue_id)          # lead from the responsibility matrix
+
+Each command is decided against the current state (``decide``), appended to the store
+with the version it was decided on (optimistic concurrency: a concurrent writer makes
+the append fail with :class:`~closedloop.ConcurrencyError` and nothing is written), and
+folded into the in-memory projection that answers queries. Reopening the store later
+rebuilds the projection from the log.
+
+The service is the only place that reads a clock or makes ids; the domain below it
+takes both as arguments.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import pendulum
+
+from closedloop.access import Action, Actor, ActorKind, Authorizer, Unrestricted
+from closedloop.china import china_calendar
+from closedloop.deadlines import DeadlinePolicy, Difficulty, WarningLevel, WarningThresholds
+from closedloop.errors import (
+    ConfigurationError,
+    IssueNotFoundError,
+    NaiveDatetimeError,
+    UnknownActorError,
+)
+from closedloop.ids import ActorId, DepartmentId, EventId, IssueId, UnitId
+from closedloop.lifecycle.commands import (
+    AcceptAssignment,
+    ArchiveIssue,
+    AssignIssue,
+    Command,
+    Context,
+    EscalateIssue,
+    EvaluateResolution,
+    ExtendDeadline,
+    ObserveDeadline,
+    RegisterIssue,
+    ReopenIssue,
+    ResolveIssue,
+    ResumeIssue,
+    ReturnAssignment,
+    SuspendIssue,
+    TransferIssue,
+    WithdrawIssue,
+    decide,
+)
+from closedloop.lifecycle.events import EvaluatorKind, IssueEvent, WithdrawalReason
+from closedloop.lifecycle.state import IssueState, evolve
+from closedloop.store.base import EventStore, ExpectedVersion
+from closedloop.store.memory import MemoryEventStore
+from closedloop.store.projections import IssueProjection, OverdueIssue
+from closedloop.workdays import WorkCalendar
+
+if TYPE_CHECKING:
+    from closedloop.departments import Departments, ResponsibilityMatrix, Route, Router
+    from closedloop.hierarchy import Hierarchy
+
+__all__ = ["Clock", "ClosedLoop", "FixedClock", "SystemClock"]
+
+
+class Clock(Protocol):
+    """Where the service gets "now" from."""
+
+    def now(self) -> datetime:
+        """The current instant (aware)."""
+        ...
+
+
+class SystemClock:
+    """The machine's clock, in a time zone (Asia/Shanghai by default)."""
+
+    __slots__ = ("_zone",)
+
+    def __init__(self, zone: str = "Asia/Shanghai") -> None:
+        self._zone: tzinfo = pendulum.timezone(zone)
+
+    def now(self) -> datetime:
+        """The current instant."""
+        return datetime.now(self._zone)
+
+
+class FixedClock:
+    """A clock that says what it is told: for tests, replays and simulation.
+
+    It never goes backwards: :meth:`set` to an earlier instant raises.
+    """
+
+    __slots__ = ("_at",)
+
+    def __init__(self, at: datetime) -> None:
+        if at.utcoffset() is None:
+            raise NaiveDatetimeError(f"FixedClock needs an aware datetime, got {at.isoformat()}")
+        self._at = at
+
+    def now(self) -> datetime:
+        """The instant the clock was set to."""
+        return self._at
+
+    def set(self, at: datetime) -> None:
+        """Move the clock to ``at`` (not backwards)."""
+        if at.utcoffset() is None:
+            raise NaiveDatetimeError(f"FixedClock needs an aware datetime, got {at.isoformat()}")
+        if at < self._at:
+            raise ConfigurationError(
+                f"the clock must not go backwards: {at.isoformat()} < {self._at.isoformat()}"
+            )
+        self._at = at
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Move the clock forward by ``delta`` and return the new instant."""
+        self.set(self._at + delta)
+        return self._at
+
+
+SYSTEM_ACTOR = Actor(ActorId("system"), ActorKind.SYSTEM, name="the information system")
+"""The actor that records observed facts such as missed deadlines."""
+
+ActorLike = Actor | str
+
+
+class ClosedLoop:
+    """The application service that embedders and the simulation use.
+
+    Args:
+        hierarchy: the administrative tree.
+        store: where events go (default: a fresh in-memory store).
+        departments: the department registry; when given, department ids in commands
+            are checked against it.
+        matrix: the responsibility matrix; with ``departments`` it lets ``assign`` pick
+            the lead and co-handlers when none are given.
+        policy: the deadline policy in force (default: Yiwu's).
+        calendar: the working-day calendar (default: China's official calendar).
+        clock: where "now" comes from (default: the system clock in Asia/Shanghai).
+        access: who may do what (default: :class:`~closedloop.access.Unrestricted`,
+            for exploration; pass an :class:`~closedloop.AccessPolicy` in production).
+        warnings: thresholds for warning levels in ``overdue``.
+        new_id: makes event and issue ids (default: random UUIDs).
+    """
+
+    def __init__(
+        self,
+        *,
+        hierarchy: Hierarchy,
+        store: EventStore | None = None,
+        departments: Departments | None = None,
+        matrix: ResponsibilityMatrix | None = None,
+        policy: DeadlinePolicy | None = None,
+        calendar: WorkCalendar | None = None,
+        clock: Clock | None = None,
+        access: Authorizer | None = None,
+        warnings: WarningThresholds | None = None,
+        new_id: Callable[[], str] | None = None,
+    ) -> None:
+        self.hierarchy = hierarchy
+        self.store: EventStore = store if store is not None else MemoryEventStore()
+        self.departments = departments
+        self.policy = policy if policy is not None else DeadlinePolicy.yiwu()
+        self.calendar = calendar if calendar is not None else china_calendar()
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self.access: Authorizer = access if access is not None else Unrestricted()
+        self.warnings = warnings if warnings is not None else self.policy.warnings
+        self._new_id = new_id if new_id is not None else _uuid
+        self.router: Router | None = None
+        if matrix is not None:
+            if departments is None:
+                raise ConfigurationError("a responsibility matrix needs the departments")
+            from closedloop.departments import Router
+
+            self.router = Router(matrix, hierarchy, departments)
+        self._actors: dict[str, Actor] = {}
+        actors = getattr(self.access, "actors", None)
+        if actors is not None:
+            self._actors.update(actors)
+        self._projection = IssueProjection()
+        self._catch_up()
+
+    @classmethod
+    def open(cls, path: str | Path, *, synchronous: str = "FULL", **options: Any) -> ClosedLoop:
+        """A service on a SQLite event store at ``path`` (created if missing).
+
+        The projection is rebuilt from the stored log, so a restarted process sees every
+        issue as it was.
+        """
+        from closedloop.store.sqlite import SQLiteEventStore
+
+        return cls(store=SQLiteEventStore(str(path), synchronous=synchronous), **options)
+
+    def close(self) -> None:
+        """Close the event store."""
+        self.store.close()
+
+    def __enter__(self) -> ClosedLoop:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    def _catch_up(self) -> None:
+        """Fold events other writers appended since the projection last looked."""
+        projection = self._projection
+        if self.store.last_position() == projection.position:
+            return
+        for recorded in self.store.read_all(after_position=projection.position):
+            projection.apply(recorded.event, recorded.position)
+
+    def add_actors(self, *actors: Actor) -> None:
+        """Make actors known by id, so commands can name them by their id."""
+        for actor in actors:
+            self._actors[actor.id] = actor
+
+    def _actor(self, actor: ActorLike) -> Actor:
+        if isinstance(actor, Actor):
+            return actor
+        try:
+            return self._actors[actor]
+        except KeyError:
+            raise UnknownActorError(
+                f"no actor with id {actor!r}; pass an Actor or register it with add_actors"
+            ) from None
+
+    def _context(self, actor: Actor, at: datetime) -> Context:
+        return Context(
+            actor,
+            at,
+            self.calendar,
+            self.policy,
+            self.hierarchy,
+            self.access,
+            self._event_id,
+            self.departments,
+        )
+
+    def _event_id(self) -> EventId:
+        return EventId(self._new_id())
+
+    def execute(
+        self, command: Command, actor: ActorLike, *, at: datetime | None = None
+    ) -> list[IssueEvent]:
+        """Decide ``command`` for ``actor`` now, store the events, and return them.
+
+        ``at`` overrides the clock for this command (it must not be earlier than the
+        issue's last event).
+        """
+        who = self._actor(actor)
+        when = at if at is not None else self.clock.now()
+        self._catch_up()
+        state = self._projection.get(command.issue_id)
+        events = decide(command, state, self._context(who, when))
+        if not events:
+            return events
+        new_state = state
+        for event in events:
+            new_state = evolve(new_state, event)
+        expected: int | ExpectedVersion = (
+            state.version if state is not None else ExpectedVersion.NO_STREAM
+        )
+        result = self.store.append(command.issue_id, events, expected_version=expected)
+        assert new_state is not None
+        projection = self._projection
+        if result.first_position == projection.position + 1:
+            projection.put(new_state, result.last_position)
+        else:
+            self._catch_up()
+        return events
+
+    # -- commands ---------------------------------------------------------------------
+
+    def register(
+        self,
+        actor: ActorLike,
+        *,
+        unit: str,
+        category: str,
+        difficulty: Difficulty | str,
+        title: str,
+        description: str = "",
+        reporter: str | None = None,
+        issue_id: str | None = None,
+        at: datetime | None = None,
+    ) -> list[IssueEvent]:
+        """登记: register a problem at ``unit``; the issue id is made up unless given."""
+        command = RegisterIssue(
+            IssueId(issue_id if issue_id is not None else self._new_id()),
+            UnitId(unit),
+            category,
+            Difficulty(difficulty),
+            title,
+            description,
+            ActorId(reporter) if reporter is not None else None,
+        )
+        return self.execute(command, actor, at=at)
+
+    def escalate(
+        self, actor: ActorLike, issue_id: str, *, reason: str = "", at: datetime | None = None
+    ) -> list[IssueEvent]:
+        """Send the issue to the parent of its handling unit."""
+        return self.execute(EscalateIssue(IssueId(issue_id), reason), actor, at=at)
+
+    def route(self, issue_id: str, *, at: datetime | None = None) -> Route:
+        """The lead and co-handlers the responsibility matrix gives for the issue now."""
+        if self.router is None:
+            raise ConfigurationError(
+                "routing needs a responsibility matrix and departments; pass matrix= and "
+                "departments= when opening the service, or name the lead department"
+            )
+        state = self.issue(issue_id)
+        return self.router.route(
+            state.category, state.unit, at if at is not None else self.clock.now()
+        )
+
+    def assign(
+        self,
+        actor: ActorLike,
+        issue_id: str,
+        *,
+        lead: str | None = None,
+        co_handlers: Sequence[str] | None = None,
+        at: datetime | None = None,
+    ) -> list[IssueEvent]:
+        """交办: assign to ``lead`` (default: the route from the responsibility matrix)."""
+        when = at if at is not None else self.clock.now()
+        if lead is None:
+            route = self.route(issue_id, at=when)
+            lead = route.lead.id
+            if co_handlers is None:
+                co_handlers = [d.id for d in route.co_handlers]
+        command = AssignIssue(IssueId(issue_id), DepartmentId(lead), tuple(co_handlers or ()))
+        return self.execute(command, actor, at=when)
+
+    def accept(
+        self, actor: ActorLike, issue_id: str, *, at: datetime | None = None
+    ) -> list[IssueEvent]:
+        """签收: the lead department accepts the assignment."""
+        return self.execute(AcceptAssignment(IssueId(issue_id)), actor, at=at)
+
+    def return_assignment(
+        self, actor: ActorLike, issue_id: str, *, reason: str, at: datetime | None = None
+    ) -> list[IssueEvent]:
+        """退回: the lead department returns a misrouted assignment."""
+        return self.execute(ReturnAssignment(IssueId(issue_id), reason), actor, at=at)
+
+    def transfer(
+        self,
+        actor: ActorLike,
+        issue_id: str,
+        *,
+        to: str,
+        co_handlers: Sequence[str] = (),
+        reason: str = "",
+        at: datetime | None = None,
+    ) -> list[IssueEvent]:
+        """转办: move the lead to department ``to``."""
+        command = TransferIssue(IssueId(issue_id), DepartmentId(to), tuple(co_handlers), reason)
+        return self.execute(command, actor, at=at)
+
+    def suspend(
+        self, actor: ActorLike, issue_id: str, *, reason: str = "", at: datetime | None = None
+    ) -> list[IssueEvent]:
+        """挂起: stop handling and the deadline clock."""
+        return self.execute(SuspendIssue(IssueId(issue_id), reason), actor, at=at)
+
+    def resume(
+        self, actor: ActorLike, issue_id: str, *, at: datetime | None = None
+    ) -> list[IssueEvent]:
+        """恢复: resume handling; the deadline moves by the working time paused."""
+        return self.execute(ResumeIssue(IssueId(issue_id)), actor, at=at)
+
+    def extend(
+        self,
+        actor: ActorLike,
+        issue_id: str,
+        *,
+        amount: int,
+        reason: str = "",
+        at: datetime | None = None,
+    ) -> list[IssueEvent]:
+        """延期: approve an extension of ``amount`` units of the limit."""
+        return self.execute(ExtendDeadline(IssueId(issue_id), amount, reason), actor, at=at)
+
+    def resolve(
+        self, actor: ActorLike, issue_id: str, *, summary: str = "", at: datetime | None = None
+    ) -> list[IssueEvent]:
+        """办结: the lead department reports the problem solved."""
+        return self.execute(ResolveIssue(IssueId(issue_id), summary), actor, at=at)
+
+    def evaluate(
+        self,
+        actor: ActorLike,
+        issue_id: str,
+        *,
+        satisfied: bool,
+        evaluator_kind: EvaluatorKind | str = EvaluatorKind.REPORTER,
+        score: float | None = None,
+        comment: str = "",
+        at: datetime | None = None,
+    ) -> list[IssueEvent]:
+        """评价: judge the resolution (never by the resolver)."""
+        command = EvaluateResolution(
+            IssueId(issue_id), EvaluatorKind(evaluator_kind), satisfied, score, comment
+        )
+        return self.execute(command, actor, at=at)
+
+    def reopen(
+        self,
+        actor: ActorLike,
+        issue_id: str,
+        *,
+        reason: str = "",
+        lead: str | None = None,
+        at: datetime | None = None,
+    ) -> list[IssueEvent]:
+        """重办: a new handling cycle with a new deadline."""
+        command = ReopenIssue(
+            IssueId(issue_id), reason, DepartmentId(lead) if lead is not None else None
+        )
+        return self.execute(command, actor, at=at)
+
+    def archive(
+        self, actor: ActorLike, issue_id: str, *, at: datetime | None = None
+    ) -> list[IssueEvent]:
+        """归档 / 销号: close out a satisfactorily evaluated issue."""
+        return self.execute(ArchiveIssue(IssueId(issue_id)), actor, at=at)
+
+    def withdraw(
+        self,
+        actor: ActorLike,
+        issue_id: str,
+        *,
+        reason: WithdrawalReason | str,
+        merged_into: str | None = None,
+        note: str = "",
+        at: datetime | None = None,
+    ) -> list[IssueEvent]:
+        """Take an unresolved issue out of the loop (duplicate, out of scope, merged)."""
+        command = WithdrawIssue(IssueId(issue_id), WithdrawalReason(reason), merged_into, note)
+        return self.execute(command, actor, at=at)
+
+    def observe(
+        self, now: datetime | None = None, *, actor: ActorLike = SYSTEM_ACTOR
+    ) -> list[IssueEvent]:
+        """Record a DeadlineMissed fact for every running deadline breached at ``now``.
+
+        Each breach is recorded once. Returns the new events.
+        """
+        when = now if now is not None else self.clock.now()
+        self._catch_up()
+        due = [
+            state.issue_id
+            for state in self._projection.open_issues()
+            if state.is_overdue(when) and state.missed_due_at != state.due_at
+        ]
+        events: list[IssueEvent] = []
+        for issue_id in due:
+            events.extend(self.execute(ObserveDeadline(issue_id), actor, at=when))
+        return events
+
+    # -- queries ----------------------------------------------------------------------
+
+    @property
+    def projection(self) -> IssueProjection:
+        """The read model (current state of every issue), caught up with the store."""
+        self._catch_up()
+        return self._projection
+
+    def issue(self, issue_id: str) -> IssueState:
+        """The current state of an issue."""
+        self._catch_up()
+        return self._projection.state(issue_id)
+
+    def history(self, issue_id: str) -> list[IssueEvent]:
+        """Every event of an issue, oldest first."""
+        events = self.store.read_stream(issue_id)
+        if not events:
+            raise IssueNotFoundError(f"no issue with id {issue_id!r}")
+        return [e for e in events if isinstance(e, IssueEvent)]
+
+    def issues(self) -> list[IssueState]:
+        """Every issue's current state, in the order first registered."""
+        self._catch_up()
+        return list(self._projection)
+
+    def open_issues(
+        self,
+        *,
+        unit: str | None = None,
+        within: str | None = None,
+        department: str | None = None,
+    ) -> list[IssueState]:
+        """Open issues, filtered by handling unit, jurisdiction or lead department."""
+        self._catch_up()
+        return self._projection.open_issues(
+            unit=unit, within=within, department=department, hierarchy=self.hierarchy
+        )
+
+    def overdue(
+        self, at: datetime | None = None, *, minimum: WarningLevel = WarningLevel.RED
+    ) -> list[OverdueIssue]:
+        """Issues whose deadline is breached at ``at`` (or at ``minimum`` warning level)."""
+        self._catch_up()
+        return self._projection.overdue(
+            at if at is not None else self.clock.now(),
+            self.calendar,
+            warnings=self.warnings,
+            minimum=minimum,
+        )
+
+    def backlog(self, *, by: str = "status") -> dict[str, int]:
+        """Counts of issues by status, or of open issues by unit or department."""
+        self._catch_up()
+        return self._projection.backlog(by=by)
+
+    def allowed(self, actor: ActorLike, action: Action | str, issue_id: str) -> bool:
+        """Whether ``actor`` may do ``action`` on the issue now (access rules only)."""
+        state = self.issue(issue_id)
+        return self.access.authorize(
+            self._actor(actor), Action(action), state, self.clock.now()
+        ).allowed
+
+    def __repr__(self) -> str:
+        return f"<ClosedLoop {len(self._projection)} issues on {type(self.store).__name__}>"
+
+
+def _uuid() -> str:
+    return str(uuid.uuid4())

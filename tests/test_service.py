@@ -1,0 +1,194 @@
+"""The application service: the whole loop through ClosedLoop, on memory and on SQLite."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+import closedloop as cl
+from closedloop.departments import yiwu_departments, yiwu_responsibility_matrix
+from closedloop.hierarchy import yiwu_hierarchy
+from tests import world
+
+YIWU = yiwu_hierarchy(villages_per_town=3)
+FOTANG = "330782100000"
+
+
+def at(y: int, m: int, d: int, hh: int = 10) -> datetime:
+    return datetime(y, m, d, hh, tzinfo=world.SHANGHAI)
+
+
+def small_service(
+    store: cl.EventStore | None = None, clock: cl.FixedClock | None = None
+) -> cl.ClosedLoop:
+    return cl.ClosedLoop(
+        hierarchy=world.HIERARCHY,
+        store=store,
+        clock=clock or cl.FixedClock(at(2025, 9, 26, 9)),
+        access=world.ACCESS,
+        departments=frozenset(world.DEPARTMENTS),  # type: ignore[arg-type]
+    )
+
+
+def run_loop(service: cl.ClosedLoop, clock: cl.FixedClock) -> str:
+    (registered,) = service.register(
+        "citizen", unit=world.VILLAGE_A1, category="housing", difficulty="complex", title="flats"
+    )
+    issue = registered.issue_id
+    service.escalate("village-a1-cadre", issue, reason="needs the town")
+    service.escalate("town-a-leader", issue, reason="needs the city")
+    clock.advance(timedelta(hours=1))
+    service.assign("city-leader", issue, lead="city-construction", co_handlers=["city-resources"])
+    service.accept("staff-city-construction", issue)
+    clock.set(at(2025, 10, 9))
+    service.resolve("staff-city-construction", issue, summary="acceptance passed")
+    service.evaluate("citizen", issue, satisfied=True, score=90)
+    service.archive("city-leader", issue)
+    return issue
+
+
+def test_the_whole_loop_runs_through_the_service_and_survives_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "issues.db"
+    clock = cl.FixedClock(at(2025, 9, 26, 9))
+    with cl.ClosedLoop.open(
+        path,
+        hierarchy=world.HIERARCHY,
+        clock=clock,
+        access=world.ACCESS,
+    ) as service:
+        issue = run_loop(service, clock)
+        before = service.issue(issue)
+        assert before.status is cl.Status.ARCHIVED
+        assert before.due_date == date(2025, 9, 30)  # a make-up Sunday counts
+        assert before.resolved_on_time is False
+    with cl.ClosedLoop.open(path, hierarchy=world.HIERARCHY, access=world.ACCESS) as reopened:
+        assert reopened.issue(issue) == before
+        history = reopened.history(issue)
+        assert [e.version for e in history] == list(range(1, 9))
+        assert cl.replay(history) == before
+        assert reopened.backlog() == {"archived": 1}
+
+
+def test_assign_without_a_lead_follows_the_responsibility_matrix() -> None:
+    clock = cl.FixedClock(at(2025, 3, 3, 9))
+    service = cl.ClosedLoop(
+        hierarchy=YIWU,
+        departments=yiwu_departments(),
+        matrix=yiwu_responsibility_matrix(),
+        clock=clock,
+    )
+    leader = cl.Actor("leader", cl.ActorKind.OFFICIAL, unit="330782")
+    (registered,) = service.register(
+        leader, unit=FOTANG, category="land_certificate", difficulty="difficult", title="93 firms"
+    )
+    service.escalate(leader, registered.issue_id)
+    (assigned,) = service.assign(leader, registered.issue_id)
+    assert isinstance(assigned, cl.IssueAssigned)
+    route = yiwu_responsibility_matrix().route(
+        "land_certificate", "330782", at(2025, 3, 3), hierarchy=YIWU, departments=yiwu_departments()
+    )
+    assert assigned.lead == route.lead.id
+    assert set(assigned.co_handlers) == {d.id for d in route.co_handlers}
+    assert assigned.due_date == date(2025, 3, 24)  # 15 working days
+
+
+def test_routing_needs_a_matrix() -> None:
+    service = small_service()
+    (registered,) = service.register(
+        "citizen", unit=world.VILLAGE_A1, category="housing", difficulty="simple", title="x"
+    )
+    with pytest.raises(cl.ConfigurationError, match="responsibility matrix"):
+        service.assign("village-a1-cadre", registered.issue_id)
+
+
+def test_observe_records_each_breach_once_and_overdue_lists_them() -> None:
+    clock = cl.FixedClock(at(2025, 9, 26, 9))
+    service = small_service(clock=clock)
+    (registered,) = service.register(
+        "citizen", unit=world.VILLAGE_A1, category="housing", difficulty="complex", title="x"
+    )
+    issue = registered.issue_id
+    service.assign("village-a1-cadre", issue, lead="town-a-office")
+    assert service.overdue(at(2025, 9, 29), minimum=cl.WarningLevel.YELLOW) == []
+    warned = service.overdue(at(2025, 9, 30, 9), minimum=cl.WarningLevel.YELLOW)
+    assert [o.reading.level for o in warned] == [cl.WarningLevel.YELLOW]
+    clock.set(at(2025, 10, 1, 8))
+    missed = service.observe()
+    assert [type(e).__name__ for e in missed] == ["DeadlineMissed"]
+    assert service.observe() == []
+    (late,) = service.overdue()
+    assert late.state.issue_id == issue
+    assert late.reading.breached
+
+
+def test_refused_commands_store_nothing() -> None:
+    store = cl.MemoryEventStore()
+    service = small_service(store=store)
+    (registered,) = service.register(
+        "citizen", unit=world.VILLAGE_A1, category="housing", difficulty="simple", title="x"
+    )
+    before = store.last_position()
+    with pytest.raises(cl.PermissionDeniedError):
+        service.assign("citizen", registered.issue_id, lead="town-a-office")
+    with pytest.raises(cl.TransitionError):
+        service.resolve("staff-town-a-office", registered.issue_id)
+    with pytest.raises(cl.CommandError):
+        service.assign("village-a1-cadre", registered.issue_id, lead="no-such-office")
+    with pytest.raises(cl.UnknownActorError, match="ghost"):
+        service.escalate("ghost", registered.issue_id)
+    assert store.last_position() == before
+    with pytest.raises(cl.IssueNotFoundError):
+        service.issue("nope")
+
+
+def test_a_stale_writer_gets_a_concurrency_error(tmp_path: Path) -> None:
+    path = tmp_path / "shared.db"
+    clock = cl.FixedClock(at(2025, 9, 26, 9))
+    first = cl.ClosedLoop.open(path, hierarchy=world.HIERARCHY, clock=clock, access=world.ACCESS)
+    second = cl.ClosedLoop.open(path, hierarchy=world.HIERARCHY, clock=clock, access=world.ACCESS)
+    (registered,) = first.register(
+        "citizen", unit=world.VILLAGE_A1, category="housing", difficulty="simple", title="x"
+    )
+    issue = registered.issue_id
+    assert second.issue(issue).version == 1  # the second service catches up from the log
+    # Freeze the second service's view, as if it had read just before the first wrote.
+    second._catch_up = lambda: None  # type: ignore[method-assign]
+    first.escalate("village-a1-cadre", issue)
+    with pytest.raises(cl.ConcurrencyError) as caught:
+        second.assign("village-a1-cadre", issue, lead="town-a-office")
+    assert (caught.value.expected, caught.value.actual) == (1, 2)
+    assert len(first.history(issue)) == 2
+    first.close()
+    second.close()
+
+
+def test_the_fixed_clock_never_goes_backwards() -> None:
+    clock = cl.FixedClock(at(2025, 1, 2))
+    with pytest.raises(cl.ConfigurationError, match="backwards"):
+        clock.set(at(2025, 1, 1))
+    with pytest.raises(cl.NaiveDatetimeError):
+        cl.FixedClock(datetime(2025, 1, 1))
+    assert clock.advance(timedelta(days=1)) == at(2025, 1, 3)
+
+
+def test_queries_filter_open_issues() -> None:
+    service = small_service()
+    ids = []
+    for unit in (world.VILLAGE_A1, world.VILLAGE_A2, world.VILLAGE_B1):
+        (e,) = service.register(
+            "city-leader", unit=unit, category="housing", difficulty="simple", title="x"
+        )
+        ids.append(e.issue_id)
+    service.assign("city-leader", ids[0], lead="city-economy")
+    assert [s.issue_id for s in service.open_issues(within=world.TOWN_A)] == ids[:2]
+    assert [s.issue_id for s in service.open_issues(unit=world.VILLAGE_B1)] == ids[2:]
+    assert [s.issue_id for s in service.open_issues(department="city-economy")] == ids[:1]
+    assert service.backlog(by="unit") == {
+        world.VILLAGE_A1: 1,
+        world.VILLAGE_A2: 1,
+        world.VILLAGE_B1: 1,
+    }
+    assert service.allowed("city-leader", "archive", ids[0])
+    assert not service.allowed("citizen", "assign", ids[0])
