@@ -64,6 +64,7 @@ from closedloop.errors import (
 from closedloop.ids import UnitId
 
 __all__ = [
+    "COLUMNS",
     "NATIONAL_SHAPE",
     "AdminUnit",
     "Hierarchy",
@@ -95,7 +96,10 @@ _SIGNIFICANT_LENGTH: Final = (0, 2, 2, 4, 4, 6, 6, 9, 9, 9, 12, 12, 12)
 def _names_converter(value: Iterable[str]) -> tuple[str, ...]:
     if isinstance(value, str):
         raise ConfigurationError(f"level names are a sequence of names, not the string {value!r}")
-    names = tuple(value)
+    try:
+        names = tuple(value)
+    except TypeError:
+        raise ConfigurationError(f"level names are a sequence of names, got {value!r}") from None
     if not names:
         raise ConfigurationError("a hierarchy needs at least one level")
     for name in names:
@@ -108,7 +112,10 @@ def _names_converter(value: Iterable[str]) -> tuple[str, ...]:
 
 
 def _aliases_converter(value: Mapping[str, str]) -> Mapping[str, str]:
-    aliases = dict(value)
+    try:
+        aliases = dict(value)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"aliases map names to level names, got {value!r}") from None
     for alias, target in aliases.items():
         if not isinstance(alias, str) or not alias or not isinstance(target, str):
             raise ConfigurationError(
@@ -118,7 +125,12 @@ def _aliases_converter(value: Mapping[str, str]) -> Mapping[str, str]:
 
 
 def _digits_converter(value: Iterable[int] | None) -> tuple[int, ...] | None:
-    return None if value is None else tuple(value)
+    if value is None:
+        return None
+    try:
+        return tuple(value)
+    except TypeError:
+        raise ConfigurationError(f"code_digits is a sequence of numbers, got {value!r}") from None
 
 
 @attrs.frozen
@@ -161,7 +173,6 @@ class Levels:
                     f"alias {alias!r} names the unknown level {target!r}; "
                     f"the levels are {', '.join(self.names)}"
                 )
-        for alias, target in self.aliases.items():
             if alias in self.names:
                 raise ConfigurationError(f"alias {alias!r} is already a level name")
             rank_of[alias] = rank_of[target]
@@ -172,7 +183,7 @@ class Levels:
                     f"code_digits has {len(digits)} entries for {len(self.names)} levels"
                 )
             for d in digits:
-                if d not in _SEGMENT_ENDS:
+                if type(d) is not int or d not in _SEGMENT_ENDS:
                     raise ConfigurationError(
                         f"code_digits entry {d!r} is not a segment end of an admin code "
                         f"(one of {', '.join(map(str, _SEGMENT_ENDS))})"
@@ -797,12 +808,12 @@ def _fast_layout(units: list[AdminUnit], levels: Levels, check_codes: bool) -> _
     par_or_none = list(map(index.get, pids))
     if par_or_none.count(None) != 1:
         return None
-    par: list[int] = par_or_none  # type: ignore[assignment]
+    par = cast(list[int], par_or_none)
     par[root] = -1
     ranks_or_none = list(map(levels._rank_of.get, map(_LEVEL, units)))
     if None in ranks_or_none:
         return None
-    ranks: list[int] = ranks_or_none  # type: ignore[assignment]
+    ranks = cast(list[int], ranks_or_none)
     ranks.append(-1)  # ranks[-1] is the root's "parent": above every level
     if not all(map(operator.lt, map(ranks.__getitem__, par), ranks)):
         return None  # a child not below its parent (this also rules out cycles)
@@ -937,7 +948,7 @@ class Hierarchy:
         units, problems = _coerce_rows(rows)
         layout = None
         if not problems and units:
-            layout = _fast_layout(units, levels, check_codes)  # type: ignore[arg-type]
+            layout = _fast_layout(cast(list[AdminUnit], units), levels, check_codes)
         if layout is None:
             problems.extend(_diagnose(units, levels, check_codes))
             if not problems:  # pragma: no cover - the two checks must agree
@@ -1029,7 +1040,7 @@ class Hierarchy:
             InvalidHierarchyError: for malformed JSON or rows that are not a tree.
         """
         rows, found = _parse_json(text)
-        return cls(rows, levels=levels or found, check_codes=check_codes)
+        return cls(rows, levels=found if levels is None else levels, check_codes=check_codes)
 
     # -- basics ------------------------------------------------------------------
 
