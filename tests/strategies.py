@@ -20,7 +20,7 @@ from closedloop.ids import UnitId
 
 SEGMENT_ENDS = (0, 2, 4, 6, 9, 12)
 
-NAME_CHARACTERS = "abcxyz 村镇街道社区义乌,\"'\n\t#-_."
+NAME_CHARACTERS = "abcxyz 村镇街道社区义乌,\"'\n\r\t\x00#-_."
 """Characters for unit names: CSV-awkward ones included, never ``/``."""
 
 

@@ -559,6 +559,7 @@ def test_csv_comments_blank_lines_and_code_only_ids() -> None:
         "330782100000,佛堂镇,town,330782\n"
     )
     hierarchy = Hierarchy.from_csv(text)
+    assert Hierarchy.from_csv("\ufeff" + text) == hierarchy
     assert [u.id for u in hierarchy] == ["330782", "330782100000"]
     assert hierarchy.unit("330782100000").kind is None
 

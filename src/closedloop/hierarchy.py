@@ -1358,10 +1358,13 @@ class Hierarchy:
         """The table as CSV with a header; :meth:`from_csv` reads it back unchanged."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
+        # With "\n" line ends the writer would leave a lone "\r" unquoted, which a reader
+        # takes for a line break: rows holding one are written fully quoted.
+        quoted = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
         writer.writerow(COLUMNS)
-        writer.writerows(
-            (u.id, u.name, u.level, u.parent or "", u.code or "", u.kind or "") for u in self._units
-        )
+        for u in self._units:
+            row = (u.id, u.name, u.level, u.parent or "", u.code or "", u.kind or "")
+            (quoted if "\r" in "".join(row) else writer).writerow(row)
         return out.getvalue()
 
     def to_json(self, *, indent: int | None = None) -> str:
@@ -1397,7 +1400,7 @@ def _strip_preamble(text: str) -> str:
 def _parse_csv(text: str) -> list[Row]:
     if not isinstance(text, str):
         raise InvalidHierarchyError([(0, f"CSV text must be a str, got {type(text).__name__}")])
-    body = _strip_preamble(text)
+    body = _strip_preamble(text.removeprefix("\ufeff"))  # a byte-order mark, as Excel writes
     if not body:
         raise InvalidHierarchyError([(0, "the CSV text has no header")])
     try:
