@@ -84,6 +84,8 @@ def main() -> None:
     body += "]\n"
     target = ROOT / "src" / "closedloop" / "__init__.py"
     target.write_text(body, encoding="utf-8")
+    for command in (["ruff", "check", "--fix", "--select", "I"], ["ruff", "format"]):
+        subprocess.run([*command, "--quiet", str(target)], cwd=ROOT, check=True)
 
 
 if __name__ == "__main__":

@@ -425,10 +425,7 @@ class AccessPolicy:
         within = self.hierarchy.is_within
         found = []
         for grant in self._by_key.get((actor.id, action), ()):
-            if grant.scope is Scope.UNIT:
-                in_scope = unit == grant.unit
-            else:
-                in_scope = within(unit, grant.unit)
+            in_scope = unit == grant.unit if grant.scope is Scope.UNIT else within(unit, grant.unit)
             if not in_scope:
                 continue
             if grant.categories is not None and category not in grant.categories:
