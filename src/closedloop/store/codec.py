@@ -269,7 +269,10 @@ class _DateTime(_Conv):
         return [
             f"if not isinstance({v}, _datetime): raise _Bad",
             f"{t} = {v}.isoformat()",
-            f'if {t}.find("+", 19) < 0 and {t}.find("-", 19) < 0: raise _Bad',
+            # ... and a fraction of a second after 20 is the offset's: refused, since
+            # Python reads some such offsets back wrong and ISO 8601 has none.
+            f'if {t}.find("+", 19) < 0 and {t}.find("-", 19) < 0 or {t}.find(".", 20) >= 0:',
+            "    raise _Bad",
         ], t
 
     def dec(self, v: str, path: str, g: _Gen) -> list[str]:

@@ -299,6 +299,8 @@ class SQLiteEventStore(EventStore):
         """Append to many streams in one transaction, all or nothing (see :class:`EventStore`)."""
         checked = check_batches(batches)
         if not checked:
+            if self._closed:
+                raise closed_error(self)
             return []
         pack = self._codec.pack
         packed = [[(pack(e), e.__class__) for e in events] for _, events, _, _ in checked]
