@@ -61,7 +61,7 @@ from closedloop.lifecycle.commands import (
 )
 from closedloop.lifecycle.events import EvaluatorKind, IssueEvent, WithdrawalReason
 from closedloop.lifecycle.state import IssueState, evolve
-from closedloop.store.base import EventStore, ExpectedVersion
+from closedloop.store.base import AppendResult, EventStore, ExpectedVersion
 from closedloop.store.memory import MemoryEventStore
 from closedloop.store.projections import IssueProjection, OverdueIssue
 from closedloop.workdays import WorkCalendar
@@ -273,12 +273,38 @@ class ClosedLoop:
         )
         result = self.store.append(command.issue_id, events, expected_version=expected)
         assert new_state is not None
+        self._after_append(result, new_state)
+        return events
+
+    def _after_append(self, result: AppendResult, state: IssueState | None) -> None:
+        """Bring the projection up to the append, without reading back our own events."""
         projection = self._projection
         if result.first_position == projection.position + 1:
-            projection.put(new_state, result.last_position)
+            if state is not None:
+                projection.put(state, result.last_position)
+            else:
+                projection.skip_to(result.last_position)
         else:
             self._catch_up()
-        return events
+
+    def record(self, events: Sequence[Any], *, expected_version: int | None = None) -> None:
+        """Append events of another aggregate (a meeting, an order, a visit) to the log.
+
+        The events must belong to one stream and be decided already (by the meetings,
+        supervision or task-force deciders). ``expected_version`` defaults to the
+        version before the first event, so a concurrent writer makes the append fail.
+        """
+        if not events:
+            return
+        stream = events[0].stream_id
+        expected = events[0].version - 1 if expected_version is None else expected_version
+        self._catch_up()
+        result = self.store.append(
+            stream,
+            events,
+            expected_version=expected if expected > 0 else ExpectedVersion.NO_STREAM,
+        )
+        self._after_append(result, None)
 
     # -- commands ---------------------------------------------------------------------
 

@@ -102,6 +102,10 @@ class IssueProjection:
         for event in events:
             self.apply(event)
 
+    def skip_to(self, position: int) -> None:
+        """Note that events up to ``position`` were seen and hold nothing for this model."""
+        self._position = position
+
     def put(self, state: IssueState, position: int | None = None) -> None:
         """Record a state computed elsewhere (the service, right after its own append).
 
