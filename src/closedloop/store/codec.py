@@ -510,6 +510,7 @@ class _Plan:
         self._event_functions: dict[
             int, tuple[Callable[[Any], PackedRow], Callable[[Any], str]]
         ] = {}
+        self._store_packers: dict[tuple[int, int], Callable[[Any], list[Any]]] = {}
 
     def _fstring(self, g: _Gen, parts: Iterable[tuple[bool, str]]) -> str:
         """Source of an f-string from (is_code, text) parts; text is escaped or hoisted."""
@@ -636,18 +637,17 @@ class _Plan:
         source = "\n".join(["def from_array(a):", *_indent(lines)])
         return g.compile(source, "from_array")  # type: ignore[no-any-return]
 
-    def event_functions(
-        self, schema: int
-    ) -> tuple[Callable[[Any], PackedRow], Callable[[Any], str]]:
-        """The store row packer and ``dumps`` of an event class registered at ``schema``."""
-        found = self._event_functions.get(schema)
-        if found is not None:
-            return found
-        g = _Gen(self.cls.__qualname__)
+    def _row_source(self, g: _Gen, schema: int, layout: int | None) -> tuple[list[str], str]:
+        """Statements and the return expression of a row packer.
+
+        With ``layout`` None the row is :data:`PackedRow`; with a layout number it is
+        the list a store inserts: the same columns with the values wrapped into the
+        array ``[layout, values]``, and a last slot for the store's global position.
+        """
         kind = g.const(self.kind, "kind")
         lines: list[str] = []
         columns: dict[str, str] = {}
-        parts: list[tuple[bool, str]] = []
+        parts: list[tuple[bool, str]] = [] if layout is None else [(False, f"[{layout},")]
         for n, f in enumerate(self.fields):
             v = g.tmp("v")
             lines.append(f"{v} = e.{f.name}")
@@ -664,16 +664,24 @@ class _Plan:
                 columns[f.name] = v
             elif f.name in _COLUMNS:
                 columns[f.name] = expr
-        source = "\n".join(
-            [
-                "def pack(e):",
-                *_indent(lines),
-                (
-                    f"    return (e.stream_id, {columns['version']}, {columns['event_id']}, "
-                    f"{kind}, {schema}, {columns['occurred_at']}, {self._fstring(g, parts)})"
-                ),
-            ]
+        if layout is not None:
+            parts.append((False, "]"))
+        row = (
+            f"e.stream_id, {columns['version']}, {columns['event_id']}, {kind}, {schema}, "
+            f"{columns['occurred_at']}, {self._fstring(g, parts)}"
         )
+        return lines, f"({row})" if layout is None else f"[{row}, None]"
+
+    def event_functions(
+        self, schema: int
+    ) -> tuple[Callable[[Any], PackedRow], Callable[[Any], str]]:
+        """The row packer and ``dumps`` of an event class registered at ``schema``."""
+        found = self._event_functions.get(schema)
+        if found is not None:
+            return found
+        g = _Gen(self.cls.__qualname__)
+        lines, row = self._row_source(g, schema, None)
+        source = "\n".join(["def pack(e):", *_indent(lines), f"    return {row}"])
         pack: Callable[[Any], PackedRow] = g.compile(source, "pack")
         envelope = (
             '{"type":' + json.encoder.encode_basestring(self.kind) + f',"schema":{schema},"data":'
@@ -685,6 +693,17 @@ class _Plan:
         )
         found = (pack, dumps)
         self._event_functions[schema] = found
+        return found
+
+    def store_packer(self, schema: int, layout: int) -> Callable[[Any], list[Any]]:
+        """A packer that returns the row a store inserts (see ``_row_source``)."""
+        key = (schema, layout)
+        found = self._store_packers.get(key)
+        if found is None:
+            g = _Gen(self.cls.__qualname__)
+            lines, row = self._row_source(g, schema, layout)
+            source = "\n".join(["def packer(e):", *_indent(lines), f"    return {row}"])
+            found = self._store_packers[key] = g.compile(source, "packer")
         return found
 
     def encode_error(self, event: object, exc: BaseException) -> ConfigurationError:
@@ -1069,6 +1088,20 @@ class EventCodec:
                 raise DecodeError(f"{reg.kind}: the row does not decode: {_short(exc)}") from None
 
         return upgrade
+
+    def row_packer(self, cls: type, layout: int) -> Callable[[Any], list[Any]]:
+        """A fast packer of ``cls`` events for a store that numbered this layout ``layout``.
+
+        It returns ``[stream_id, version, event_id, type, schema, occurred_at, data,
+        None]``, where ``data`` is the JSON array ``[layout, values...]`` and the last
+        slot is left for the store's global position. It does no error reporting of
+        its own: when it raises, call :meth:`pack` for the precise error.
+        """
+        reg = self._by_class.get(cls)
+        if reg is None:
+            raise ConfigurationError(f"{cls.__name__} is not registered with this codec")
+        with _PLANS_LOCK:
+            return reg.plan.store_packer(reg.schema, layout)
 
     @staticmethod
     def parse_row(text: Any) -> list[Any]:

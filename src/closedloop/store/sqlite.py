@@ -2,11 +2,16 @@
 
 The database has two tables::
 
-    events(stream_id, version, position, event_id, type, schema, occurred_at, data)
-        PRIMARY KEY (stream_id, version)    one event per place in a stream
-        position UNIQUE                     the global order: 1, 2, 3 ... with no gap
+    events(position, stream_id, version, event_id, type, schema, occurred_at, data)
+        position INTEGER PRIMARY KEY        the global order: 1, 2, 3 ... with no gap
+        UNIQUE (stream_id, version)         the key of a stream: one event per place
         event_id UNIQUE                     what makes a retried append recognisable
     layouts(layout, type, schema, fields)   the field order of each kind of row written
+
+``(stream_id, version)`` is the stream key. It is declared ``UNIQUE`` rather than
+``PRIMARY KEY`` only so that the global position can be the table's own row id: SQLite
+enforces either declaration with the same index, and making the position the row id
+saves a second index on every insert and stores rows in global order.
 
 ``data`` is a compact JSON array: the row's layout number, then every field's value
 (:meth:`~closedloop.store.codec.EventCodec.pack`). ``type``, ``schema`` and
@@ -37,7 +42,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Final
 
 from closedloop.errors import (
@@ -75,15 +80,15 @@ _SYNCHRONOUS: Final = ("FULL", "NORMAL", "OFF")
 _CREATE: Final = (
     """
     CREATE TABLE events (
+        position    INTEGER PRIMARY KEY CHECK (position >= 1),
         stream_id   TEXT    NOT NULL,
         version     INTEGER NOT NULL CHECK (version >= 1),
-        position    INTEGER NOT NULL UNIQUE CHECK (position >= 1),
         event_id    TEXT    NOT NULL UNIQUE,
         type        TEXT    NOT NULL,
         schema      INTEGER NOT NULL,
         occurred_at TEXT    NOT NULL,
         data        TEXT    NOT NULL,
-        PRIMARY KEY (stream_id, version)
+        UNIQUE (stream_id, version)
     )
     """,
     """
@@ -104,6 +109,12 @@ _INSERT: Final = (
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _VERSION: Final = "SELECT max(version) FROM events WHERE stream_id = ?"
+_IN_SIZES: Final = (1, 4, 16, 64, 256)
+_VERSIONS: Final = {
+    n: "SELECT stream_id, max(version) FROM events WHERE stream_id IN "
+    f"({', '.join('?' * n)}) GROUP BY stream_id"
+    for n in _IN_SIZES
+}
 _LAST: Final = "SELECT max(position) FROM events"
 _STREAM: Final = "SELECT data FROM events WHERE stream_id = ? AND version > ? ORDER BY version"
 _RANGE: Final = (
@@ -141,8 +152,8 @@ class SQLiteEventStore(EventStore):
         "_con",
         "_decoders",
         "_lock",
+        "_packers",
         "_path",
-        "_prefixes",
         "_synchronous",
     )
 
@@ -178,7 +189,7 @@ class SQLiteEventStore(EventStore):
         self._codec = codec if codec is not None else default_codec()
         self._lock = threading.Lock()
         self._decoders: dict[int, RowDecoder] = {}
-        self._prefixes: dict[type, str] = {}
+        self._packers: dict[type, Callable[[Any], list[Any]]] = {}
         self._closed = True
         self._con = self._connect(float(busy_timeout))
         self._closed = False
@@ -245,7 +256,7 @@ class SQLiteEventStore(EventStore):
             )
 
     def _load_layouts(self, con: sqlite3.Connection) -> None:
-        """Read the layouts table: a decoder per layout, a row prefix per current class."""
+        """Read the layouts table: a decoder per layout, a row packer per current class."""
         codec = self._codec
         for layout, kind, schema, fields in con.execute(
             "SELECT layout, type, schema, fields FROM layouts"
@@ -260,7 +271,9 @@ class SQLiteEventStore(EventStore):
                 raise DecodeError(f"layout {layout} of the event store is corrupt: {exc}") from None
             self._decoders[layout] = codec.row_decoder(kind, schema, names)
             if kind in codec and codec.layout(kind) == (schema, tuple(names)):
-                self._prefixes.setdefault(codec.event_class(kind), f"[{layout},")
+                cls = codec.event_class(kind)
+                if cls not in self._packers:
+                    self._packers[cls] = codec.row_packer(cls, layout)
 
     def _resolve(self, layout: int) -> RowDecoder:
         """The decoder of a layout another writer may have added since we last looked."""
@@ -270,57 +283,77 @@ class SQLiteEventStore(EventStore):
             raise DecodeError(f"a stored row names layout {layout}, which the store does not have")
         return decoder
 
-    def _prefix_for(self, classes: Iterable[type]) -> dict[type, str]:
-        """Row prefixes for ``classes``, recording new layouts in their own transaction."""
-        missing = [cls for cls in classes if cls not in self._prefixes]
-        if missing:
-            codec = self._codec
-            con = self._con
-            con.execute("BEGIN IMMEDIATE")
+    def _add_layouts(self, classes: Iterable[type]) -> None:
+        """Record the layouts of ``classes`` (in their own transaction) and load them."""
+        codec = self._codec
+        con = self._con
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            for cls in classes:
+                schema, names = codec.layout(cls)
+                con.execute(
+                    "INSERT OR IGNORE INTO layouts (type, schema, fields) VALUES (?, ?, ?)",
+                    (codec.kind_of(cls), schema, json.dumps(list(names))),
+                )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        self._load_layouts(con)
+
+    def _pack(
+        self, checked: list[tuple[str, Sequence[StreamEvent], int | ExpectedVersion, int]]
+    ) -> list[list[list[Any]]]:
+        """The rows to insert, per batch; ConfigurationError for an event that cannot be."""
+        packers = self._packers
+        try:
+            return [[packers[e.__class__](e) for e in events] for _, events, _, _ in checked]
+        except Exception:
+            pass
+        # Slowly: the codec names what does not fit, and new classes get their layouts.
+        for _, events, _, _ in checked:
+            for event in events:
+                self._codec.pack(event)
+        missing = {e.__class__ for _, events, _, _ in checked for e in events} - set(packers)
+        with self._lock:
+            if self._closed:
+                raise closed_error(self)
             try:
-                for cls in missing:
-                    schema, names = codec.layout(cls)
-                    kind = codec.kind_of(cls)
-                    fields = json.dumps(list(names))
-                    con.execute(
-                        "INSERT OR IGNORE INTO layouts (type, schema, fields) VALUES (?, ?, ?)",
-                        (kind, schema, fields),
-                    )
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            self._load_layouts(con)
-        return self._prefixes
+                self._add_layouts(missing)
+            except sqlite3.Error as exc:
+                raise self._failure("append", exc) from exc
+        return [[packers[e.__class__](e) for e in events] for _, events, _, _ in checked]
 
     # -- writing ----------------------------------------------------------------------
 
     def append_many(self, batches: Iterable[Batch]) -> list[AppendResult]:
         """Append to many streams in one transaction, all or nothing (see :class:`EventStore`)."""
         checked = check_batches(batches)
+        if self._closed:
+            raise closed_error(self)
         if not checked:
-            if self._closed:
-                raise closed_error(self)
             return []
-        pack = self._codec.pack
-        packed = [[(pack(e), e.__class__) for e in events] for _, events, _, _ in checked]
+        rows = self._pack(checked)
         with self._lock:
             if self._closed:
                 raise closed_error(self)
             try:
-                prefixes = self._prefixes
-                if any(c not in prefixes for batch in packed for _, c in batch):
-                    prefixes = self._prefix_for({c for batch in packed for _, c in batch})
-                rows = [
-                    [
-                        [r[0], r[1], r[2], r[3], r[4], r[5], prefixes[c] + r[6] + "]", 0]
-                        for r, c in batch
-                    ]
-                    for batch in packed
-                ]
                 return self._append_rows(checked, rows)
             except sqlite3.Error as exc:
                 raise self._failure("append", exc) from exc
+
+    def _versions(self, streams: list[str]) -> dict[str, int]:
+        """The current version of each of ``streams`` that exists, in few queries."""
+        con = self._con
+        found: dict[str, int] = {}
+        start = 0
+        while start < len(streams):
+            chunk = streams[start : start + _IN_SIZES[-1]]
+            start += len(chunk)
+            size = next(n for n in _IN_SIZES if n >= len(chunk))
+            padded = chunk + [chunk[-1]] * (size - len(chunk))
+            found.update(con.execute(_VERSIONS[size], padded).fetchall())
+        return found
 
     def _append_rows(
         self,
@@ -331,9 +364,10 @@ class SQLiteEventStore(EventStore):
         con.execute("BEGIN IMMEDIATE")
         try:
             position = con.execute(_LAST).fetchone()[0] or 0
+            versions = self._versions(list(dict.fromkeys(batch[0] for batch in checked)))
             results = []
             for (stream_id, events, expected, first), batch in zip(checked, rows, strict=True):
-                current = con.execute(_VERSION, (stream_id,)).fetchone()[0] or 0
+                current = versions.get(stream_id, 0)
                 if not events:
                     if not expectation_holds(expected, current):
                         raise conflict(stream_id, expected, 1, current)
@@ -358,7 +392,8 @@ class SQLiteEventStore(EventStore):
                         f"stream {stream_id!r}: an event holds text that is not valid "
                         f"Unicode (a lone surrogate?): {exc}"
                     ) from None
-                results.append(AppendResult(stream_id, first + len(events) - 1, start, position))
+                versions[stream_id] = current = first + len(events) - 1
+                results.append(AppendResult(stream_id, current, start, position))
             con.execute("COMMIT")
         except BaseException:
             if con.in_transaction:
