@@ -85,7 +85,7 @@ def test_events_survive_closing_and_reopening(path: Path) -> None:
 def test_a_file_uses_wal_and_the_durability_asked_for(path: Path) -> None:
     for mode, number in (("FULL", 2), ("normal", 1), ("OFF", 0)):
         with SQLiteEventStore(path, synchronous=mode) as store:
-            con = store._con  # type: ignore[attr-defined]
+            con = store._con
             assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
             assert con.execute("PRAGMA synchronous").fetchone()[0] == number
 

@@ -32,7 +32,7 @@ import enum
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from types import TracebackType
-from typing import NamedTuple, Protocol, TypeAlias
+from typing import NamedTuple, Protocol, Self, TypeAlias
 
 from closedloop.errors import ConcurrencyError, ConfigurationError, StoreClosedError
 
@@ -187,7 +187,7 @@ class EventStore(ABC):
     def closed(self) -> bool:
         """Whether :meth:`close` was called."""
 
-    def __enter__(self) -> EventStore:
+    def __enter__(self) -> Self:
         if self.closed:
             raise StoreClosedError(f"{type(self).__name__} is closed")
         return self

@@ -903,7 +903,10 @@ class EventCodec:
             raise ConfigurationError(f"{cls.__name__} is already registered")
         if not hasattr(cls, "stream_id"):
             raise ConfigurationError(f"{kind}: an event class needs a stream_id attribute")
-        plan = _plan_for(cls, event=True)
+        try:
+            plan = _plan_for(cls, event=True)
+        except RecursionError:
+            raise ConfigurationError(f"{kind}: its fields nest without end") from None
         by_name = {f.name: f for f in plan.fields}
         for name, conv_type in (("event_id", _Str), ("version", _Int), ("occurred_at", _DateTime)):
             f = by_name.get(name)
