@@ -1,5 +1,6 @@
-"""``python -m closedloop``: the command line."""
+"""``python -m closedloop``: the command line (``python -m closedloop --help``)."""
 
 from closedloop.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -2,21 +2,53 @@
 
 Subcommands:
 
-* ``deadlines``: deadlines of a few sample issues assigned around a public holiday,
-  under Yiwu's policy on China's calendar (or a date you choose).
+* ``simulate``: the Yiwu scenario under both policies (or one), with a readable report
+  and the difference between them; can write the event log to SQLite and a plot;
+* ``compare``: several seeds per policy, means with 95 % confidence intervals;
+* ``sweep``: a grid of parameters times seeds, on a process pool;
+* ``deadlines``: deadlines of sample issues assigned around a public holiday.
+
+Progress goes to stderr; results to stdout.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import sys
+import time as clock
 from collections.abc import Sequence
 from datetime import date, datetime, time
+from typing import Any, TextIO
 
 from closedloop.china import china_calendar
 from closedloop.deadlines import DeadlinePolicy, Difficulty
-from closedloop.errors import ClosedLoopError
+from closedloop.errors import ClosedLoopError, ConfigurationError
 from closedloop.workdays import WorkCalendar
+
+
+class _Bar:
+    """A small progress bar on stderr (silent when stderr is not a terminal, unless forced)."""
+
+    def __init__(self, label: str, *, enabled: bool, stream: TextIO = sys.stderr) -> None:
+        self.label = label
+        self.enabled = enabled
+        self.stream = stream
+        self.started = clock.perf_counter()
+
+    def __call__(self, done: float, total: float = 1.0) -> None:
+        if not self.enabled:
+            return
+        share = 0.0 if total <= 0 else min(1.0, done / total)
+        filled = int(30 * share)
+        elapsed = clock.perf_counter() - self.started
+        self.stream.write(
+            f"\r{self.label:<28} [{'#' * filled}{'.' * (30 - filled)}] {100 * share:5.1f}% "
+            f"{elapsed:6.1f}s"
+        )
+        if share >= 1.0:
+            self.stream.write("\n")
+        self.stream.flush()
 
 
 def _describe(calendar: WorkCalendar, day: date) -> str:
@@ -45,6 +77,191 @@ def _deadlines(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scenario_and_policies(args: argparse.Namespace) -> tuple[Any, list[Any]]:
+    from closedloop.simulation import yiwu_policies, yiwu_scenario
+
+    if args.scenario != "yiwu":
+        raise ConfigurationError(f"unknown scenario {args.scenario!r}; built in: yiwu")
+    scenario = yiwu_scenario()
+    changes: dict[str, Any] = {}
+    if args.start:
+        changes["start"] = date.fromisoformat(args.start)
+    if args.months:
+        first = changes.get("start", scenario.start)
+        month = first.month - 1 + args.months
+        end = date(first.year + month // 12, month % 12 + 1, 1).toordinal() - 1
+        changes["end"] = date.fromordinal(end)
+    if changes:
+        scenario = scenario.with_changes(**changes)
+    baseline, meetings = yiwu_policies()
+    chosen: dict[str, list[Any]] = {
+        "both": [baseline, meetings],
+        "baseline": [baseline],
+        "downward_meetings": [meetings],
+    }
+    return scenario, chosen[args.policy]
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from closedloop.simulation import Simulation
+
+    scenario, policies = _scenario_and_policies(args)
+    show = args.progress or sys.stderr.isatty()
+    results = []
+    for policy in policies:
+        bar = _Bar(f"{policy.name} (seed {args.seed})", enabled=show)
+        keep = bool(args.sqlite) or bool(args.plot)
+        simulation = Simulation(scenario, policy, seed=args.seed, keep_events=keep)
+        result = simulation.run(progress=bar)
+        results.append(result)
+        print(result.report())
+        print()
+        if args.sqlite:
+            path = args.sqlite if len(policies) == 1 else _suffixed(args.sqlite, policy.name)
+            _write_sqlite(result, path)
+            print(f"  event log written to {path}\n")
+    if len(results) == 2:
+        print(_difference_report(results[0], results[1]))
+    if args.plot and _plot(results, args.plot):
+        print(f"plot written to {args.plot}")
+    return 0
+
+
+def _suffixed(path: str, suffix: str) -> str:
+    stem, dot, ext = path.rpartition(".")
+    return f"{stem}-{suffix}.{ext}" if dot else f"{path}-{suffix}"
+
+
+def _write_sqlite(result: Any, path: str) -> None:
+    from closedloop.store import SQLiteEventStore
+
+    with SQLiteEventStore(path, synchronous="NORMAL") as store:
+        streams: dict[str, list[Any]] = {}
+        for event in result.events or ():
+            streams.setdefault(event.stream_id, []).append(event)
+        batches = [
+            (stream, events, store.stream_version(stream)) for stream, events in streams.items()
+        ]
+        store.append_many(batches)
+
+
+def _plot(results: Sequence[Any], path: str) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print('plotting needs the extra "plot": pip install "closedloop[plot]"', file=sys.stderr)
+        return False
+    figure, ax = plt.subplots(figsize=(7, 4))
+    names = [r.policy for r in results]
+    p50 = [r.time_to_solve.p50 or 0 for r in results]
+    p90 = [r.time_to_solve.p90 or 0 for r in results]
+    xs = range(len(names))
+    ax.bar([x - 0.2 for x in xs], p50, width=0.4, label="median")
+    ax.bar([x + 0.2 for x in xs], p90, width=0.4, label="90th percentile")
+    ax.set_xticks(list(xs), names)
+    ax.set_ylabel("working days to solve (town/city problems)")
+    ax.legend()
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+    return True
+
+
+def _difference_report(baseline: Any, meetings: Any) -> str:
+    a, b = baseline.summary(), meetings.summary()
+    rows = [
+        ("problems needing the town or city solved", "problems_solved", "{:.0f}"),
+        ("median working days to solve them", "time_to_solve_p50", "{:.1f}"),
+        ("90th percentile working days", "time_to_solve_p90", "{:.1f}"),
+        ("share of them solved on time", "problems_on_time", "{:.1%}"),
+        ("grassroots visits to departments", "visits", "{:.0f}"),
+        ("cadre-days spent on visits", "cadre_days", "{:.0f}"),
+        ("downward meetings held", "meetings", "{:.0f}"),
+        ("leader hours in meetings", "leader_hours", "{:.0f}"),
+        ("department hours in meetings", "department_hours", "{:.0f}"),
+        ("response rate", "response_rate", "{:.1%}"),
+        ("resolution rate", "resolution_rate", "{:.1%}"),
+        ("satisfaction rate", "satisfaction_rate", "{:.1%}"),
+        ("on-time rate (all problems)", "on_time_rate", "{:.1%}"),
+        ("supervision orders", "supervision_orders", "{:.0f}"),
+        ("people or departments held accountable", "accountability", "{:.0f}"),
+    ]
+    lines = [
+        f"{'difference':<40}{baseline.policy:>14}{meetings.policy:>20}{'change':>12}",
+        "-" * 86,
+    ]
+    for label, key, fmt in rows:
+        left, right = a.get(key), b.get(key)
+        if left is None or right is None:
+            continue
+        change = "" if not left else f"{(right - left) / abs(left):+.0%}"
+        lines.append(f"{label:<40}{fmt.format(left):>14}{fmt.format(right):>20}{change:>12}")
+    return "\n".join(lines)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from closedloop.simulation import compare, simulate
+
+    scenario, policies = _scenario_and_policies(args)
+    seeds = list(range(args.seed, args.seed + args.seeds))
+    total = len(seeds) * len(policies)
+    bar = _Bar("compare", enabled=args.progress or sys.stderr.isatty())
+    results = []
+    for policy in policies:
+        for seed in seeds:
+            results.append(simulate(scenario, policy, seed=seed).summary())
+            bar(len(results), total)
+    print(f"{scenario.name}: {len(seeds)} seeds per policy, means with 95% confidence intervals\n")
+    print(compare(results).table())
+    return 0
+
+
+def _parse_grid(items: Sequence[str]) -> dict[str, list[Any]]:
+    grid: dict[str, list[Any]] = {}
+    for item in items:
+        name, sep, values = item.partition("=")
+        if not sep or not name or not values:
+            raise ConfigurationError(f"grid entries look like name=v1,v2,...; got {item!r}")
+        parsed: list[Any] = []
+        for text in values.split(";") if ";" in values else values.split(","):
+            try:
+                parsed.append(ast.literal_eval(text))
+            except (ValueError, SyntaxError):
+                parsed.append(text)
+        grid[name.strip()] = parsed
+    return grid
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+    from closedloop.simulation import run_sweep
+
+    grid = _parse_grid(args.grid)
+    bar = _Bar("sweep", enabled=args.progress or sys.stderr.isatty())
+    executor = (
+        ThreadPoolExecutor(max_workers=args.workers)
+        if args.threads
+        else ProcessPoolExecutor(max_workers=args.workers)
+    )
+    with executor:
+        result = run_sweep(grid, seeds=args.seeds, executor=executor, progress=bar)
+    print(result.compare().table())
+    if args.csv:
+        import csv
+
+        columns = result.to_columns()
+        with open(args.csv, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(columns)
+            writer.writerows(zip(*columns.values(), strict=True))
+        print(f"\nrows written to {args.csv}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``closedloop`` command."""
     parser = argparse.ArgumentParser(
@@ -52,6 +269,44 @@ def build_parser() -> argparse.ArgumentParser:
         description="Model how a local government finds, assigns, chases and closes problems.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
+
+    def scenario_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--scenario", default="yiwu", help="built-in scenario (default: yiwu)")
+        p.add_argument(
+            "--policy",
+            choices=("both", "baseline", "downward_meetings"),
+            default="both",
+            help="which policy variant(s) to run",
+        )
+        p.add_argument("--start", help="first day (default: the scenario's, 2019-06-01)")
+        p.add_argument("--months", type=int, help="length of the period in months (default: 15)")
+        p.add_argument("--seed", type=int, default=0, help="seed of the (first) run")
+        p.add_argument("--progress", action="store_true", help="show progress on stderr")
+
+    simulate = sub.add_parser("simulate", help="simulate the Yiwu scenario and report")
+    scenario_options(simulate)
+    simulate.add_argument("--sqlite", help="write the event log to this SQLite file")
+    simulate.add_argument("--plot", help="write a PNG plot here (needs the plot extra)")
+    simulate.set_defaults(handler=_simulate)
+
+    comparison = sub.add_parser("compare", help="several seeds per policy, with intervals")
+    scenario_options(comparison)
+    comparison.add_argument("--seeds", type=int, default=5, help="seeds per policy")
+    comparison.set_defaults(handler=_compare)
+
+    sweep = sub.add_parser("sweep", help="a grid of parameters times seeds on a process pool")
+    sweep.add_argument(
+        "grid",
+        nargs="*",
+        help="name=v1,v2 entries, e.g. policy=baseline,downward_meetings supervision=0,0.8",
+    )
+    sweep.add_argument("--seeds", type=int, default=3, help="seeds per grid point")
+    sweep.add_argument("--workers", type=int, default=None, help="worker processes")
+    sweep.add_argument("--threads", action="store_true", help="use threads instead")
+    sweep.add_argument("--csv", help="write every row to this CSV file")
+    sweep.add_argument("--progress", action="store_true", help="show progress on stderr")
+    sweep.set_defaults(handler=_sweep)
+
     deadlines = sub.add_parser(
         "deadlines", help="deadlines of sample issues assigned around a public holiday"
     )

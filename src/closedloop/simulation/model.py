@@ -1,0 +1,991 @@
+"""The simulation model: problems, departments, cadres and meetings on an event loop.
+
+The model drives the same :class:`~closedloop.ClosedLoop` service an embedder runs, on a
+simulated clock, with an in-memory store (or none, when only metrics are kept). Every
+change to an issue is a lifecycle command decided by ``decide``; meetings, supervision
+orders, accountability records and grassroots visits are recorded with their own
+deciders. There is no parallel toy model: metrics, exports and process mining read a
+simulated log exactly as they read a real one.
+
+One problem's path:
+
+1. it arises at a village-level unit (registered by its reporter) and needs the
+   village, the town or the city to solve it (:class:`~closedloop.simulation.NeedModel`);
+2. a village problem goes to the village committee; others are escalated to the town;
+3. **baseline**: a cadre visits each department the problem needs, one at a time;
+   a department may send the cadre away (buck-passing) and be visited again; then the
+   problem is assigned. A problem needing the city goes up first and the town's cadre
+   makes the visits;
+   **downward meetings**: the problem waits for the town's weekly meeting at a village,
+   which assigns it on the spot (or sends it up to the city's demand list, for the
+   city's monthly meeting at the town);
+4. the lead department works on it (a queue with a capacity), may return it as
+   misrouted, and resolves it; missed deadlines are recorded when they happen and may
+   draw a supervision order (which speeds the department up) and, if the order's own
+   deadline passes too, accountability;
+5. the reporter, a third-party survey or a reform experience officer evaluates; an
+   unsatisfied evaluation reopens the problem for another cycle, a satisfied one
+   archives it.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import attrs
+
+from closedloop.access import AccessPolicy, Actor, ActorKind, Grant
+from closedloop.deadlines import Difficulty
+from closedloop.departments import Department, DepartmentKind, Departments, Route, Router
+from closedloop.errors import ConcurrencyError
+from closedloop.ids import ActorId, DepartmentId, EventId, IssueId, UnitId
+from closedloop.lifecycle.commands import (
+    AcceptAssignment,
+    ArchiveIssue,
+    AssignIssue,
+    Command,
+    EscalateIssue,
+    EvaluateResolution,
+    ObserveDeadline,
+    RegisterIssue,
+    ReopenIssue,
+    ResolveIssue,
+    ReturnAssignment,
+)
+from closedloop.lifecycle.events import EvaluatorKind, IssueEvent
+from closedloop.lifecycle.state import IssueState, Status
+from closedloop.meetings import (
+    AgendaNeed,
+    DecisionKind,
+    DemandItem,
+    MeetingContext,
+    MeetingDecision,
+    compile_demand_list,
+    decisions_as_planned,
+    hold_meeting,
+    plan_attendees,
+    plan_monthly_visits,
+    priority_key,
+)
+from closedloop.metrics import MetricsProjection, VisitRecorded
+from closedloop.service import ClosedLoop, FixedClock
+from closedloop.simulation.engine import EventLoop
+from closedloop.simulation.policies import Baseline, DownwardMeetings, Policy
+from closedloop.simulation.results import SimulationResult
+from closedloop.simulation.scenario import Scenario
+from closedloop.simulation.streams import RandomStreams, derive_seed
+from closedloop.store.base import (
+    AppendResult,
+    Batch,
+    EventStore,
+    ExpectedVersion,
+    Recorded,
+    StreamEvent,
+)
+from closedloop.store.memory import MemoryEventStore
+from closedloop.supervision import (
+    AccountabilityOutcome,
+    Evidence,
+    OverdueRule,
+    SupervisionContext,
+    SupervisionOrderState,
+    UnmetOrdersRule,
+    evolve_order,
+    order_supervision,
+    propose_accountability,
+    record_accountability,
+)
+
+__all__ = ["Simulation", "simulate"]
+
+_MINUTES_PER_DAY = 24 * 60
+_COMMITTEE = "village_committee"
+
+# Priorities at the same minute: meetings before handling, observations last.
+_P_MEETING, _P_WORK, _P_OBSERVE = 0, 1, 2
+
+
+@attrs.define(slots=True)
+class _Case:
+    """What the simulation knows about one problem beyond its lifecycle state."""
+
+    issue_id: IssueId
+    village: UnitId
+    town: UnitId
+    need: str  # "village", "town" or "city"
+    category: str
+    difficulty: Difficulty
+    decided_at_meeting: bool = False
+    handling_factor: float = 1.0
+    token: int = 0
+    supervised: bool = False
+    visits: int = 0
+    remaining_minutes: float = 0.0
+
+
+class Simulation:
+    """One replication of one scenario under one policy.
+
+    Args:
+        scenario: the world.
+        policy: the policy variant.
+        seed: the run's seed; with ``replication`` it fixes every random draw.
+        replication: which replication of the seed this is.
+        keep_events: keep the full event log in memory (for exports), or only metrics.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        policy: Policy,
+        *,
+        seed: int = 0,
+        replication: int = 0,
+        keep_events: bool = True,
+    ) -> None:
+        self.scenario = scenario
+        self.policy = policy
+        self.seed = seed
+        self.replication = replication
+        self.keep_events = keep_events
+        self.streams = RandomStreams(seed, replication)
+        self.loop = EventLoop()
+        calendar = scenario.calendar
+        self.calendar = calendar
+        hours = calendar.working_hours
+        assert hours is not None
+        self._day_seconds = hours.seconds_per_day
+        self._first_period = hours.periods[0][0]
+        self.start = datetime.combine(scenario.start, time(0), tzinfo=calendar.zone)
+        self.end = datetime.combine(scenario.end, time(23, 59), tzinfo=calendar.zone)
+        self._horizon = self._minutes(self.end)
+        hierarchy = scenario.hierarchy
+        self.hierarchy = hierarchy
+        self.city = hierarchy.root.id
+        self.towns = [u.id for u in hierarchy.children(self.city)]
+        self.villages = {t: [u.id for u in hierarchy.children(t)] for t in self.towns}
+        self.departments = _with_committees(scenario.departments, self.villages)
+        self.router = Router(scenario.matrix, hierarchy, self.departments)
+        self.department_units = {d.id: d.unit for d in self.departments}
+        self.actors, self.access = _actors_and_access(hierarchy, self.departments, self.city)
+        self._ids = _IdMaker(seed, replication)
+        knobs = policy.knobs
+        self.deadline_policy = knobs.deadline_policy or scenario.deadline_policy
+        self.store: EventStore = MemoryEventStore() if keep_events else _MetricsOnlyStore()
+        self.service = ClosedLoop(
+            hierarchy=hierarchy,
+            store=self.store,
+            departments=self.departments,
+            policy=self.deadline_policy,
+            calendar=calendar,
+            clock=FixedClock(self.start),
+            access=self.access,
+            new_id=self._ids,
+        )
+        self.metrics = MetricsProjection()
+        self.cases: dict[IssueId, _Case] = {}
+        self._queues: dict[DepartmentId, deque[IssueId]] = {}
+        self._busy: dict[DepartmentId, int] = {}
+        self._orders: dict[str, SupervisionOrderState] = {}
+        self._accountable: list[Any] = []
+        self.counters: dict[str, float] = {
+            "visits": 0,
+            "cadre_days": 0.0,
+            "meetings_town": 0,
+            "meetings_city": 0,
+            "leader_hours": 0.0,
+            "department_hours": 0.0,
+            "supervision_orders": 0,
+            "accountability": 0,
+            "sanctions": 0,
+            "returns": 0,
+            "solved_via_mechanism": 0,
+        }
+
+    # -- time ---------------------------------------------------------------------------
+
+    def _minutes(self, at: datetime) -> float:
+        return (at - self.start).total_seconds() / 60.0
+
+    def _instant(self, minutes: float) -> datetime:
+        return self.start + timedelta(minutes=minutes)
+
+    def _after_working_days(self, at: datetime, days: float) -> datetime:
+        """The instant ``days`` working days of working time after ``at``."""
+        return self.calendar.add_working_time(at, timedelta(seconds=days * self._day_seconds))
+
+    def _schedule_at(
+        self, at: datetime, action: Callable[[], None], priority: int = _P_WORK
+    ) -> None:
+        minutes = max(self._minutes(at), self.loop.now)
+        if minutes <= self._horizon:
+            self.loop.schedule(minutes, action, priority)
+
+    # -- the service ------------------------------------------------------------------
+
+    def _do(self, command: Command, actor: ActorId, at: datetime) -> list[IssueEvent]:
+        events = self.service.execute(command, self.actors[actor], at=at)
+        apply = self.metrics.apply
+        for event in events:
+            apply(event)
+        return events
+
+    def _record(self, events: list[Any]) -> None:
+        if events:
+            self.service.record(events)
+            for event in events:
+                self.metrics.apply(event)
+
+    def _state(self, issue_id: IssueId) -> IssueState:
+        return self.service.issue(issue_id)
+
+    # -- running ------------------------------------------------------------------------
+
+    def run(self, progress: Callable[[float], None] | None = None) -> SimulationResult:
+        """Run the whole period and return the result."""
+        self._schedule_arrivals()
+        if isinstance(self.policy, DownwardMeetings):
+            self._schedule_meetings(self.policy)
+        if progress is None:
+            self.loop.run(until=self._horizon)
+        else:
+            step = self._horizon / 100
+            mark = step
+            while mark <= self._horizon + 1e-9:
+                self.loop.run(until=mark)
+                progress(min(1.0, mark / self._horizon))
+                mark += step
+        return SimulationResult.collect(self)
+
+    # -- arrivals -----------------------------------------------------------------------
+
+    def _schedule_arrivals(self) -> None:
+        rng = self.streams["arrivals"]
+        arrivals = self.scenario.arrivals
+        calendar = self.calendar
+        hours = calendar.working_hours
+        assert hours is not None
+        villages = [(t, v) for t in self.towns for v in self.villages[t]]
+        day = self.scenario.start
+        while day <= self.scenario.end:
+            if arrivals.on_holidays or calendar.is_workday(day):
+                rate = arrivals.rate * arrivals.seasonality[day.month - 1]
+                for town, village in villages:
+                    for _ in range(_poisson(rng, rate)):
+                        worked = rng.random() * self._day_seconds
+                        second = hours.second_of_day_after(max(worked, 1.0))
+                        at = datetime.combine(day, time(0), tzinfo=calendar.zone) + timedelta(
+                            seconds=second
+                        )
+                        self._schedule_at(at, _bind(self._arrive, town, village))
+            day += timedelta(days=1)
+
+    def _arrive(self, town: UnitId, village: UnitId) -> None:
+        rng = self.streams["needs"]
+        needs = self.scenario.needs
+        category = _weighted(rng, needs.categories)
+        difficulty = _weighted(rng, needs.difficulties)
+        if rng.random() < needs.solved_locally:
+            need = "village"
+        elif rng.random() < needs.needs_city:
+            need = "city"
+        else:
+            need = "town"
+        issue_id = IssueId(self._ids.issue())
+        at = self._instant(self.loop.now)
+        reporter = ActorId(f"reporter:{village}")
+        self._do(
+            RegisterIssue(issue_id, village, category, difficulty, f"{category} at {village}"),
+            reporter,
+            at,
+        )
+        case = _Case(issue_id, village, town, need, category, difficulty)
+        self.cases[issue_id] = case
+        if need == "village":
+            self._assign(
+                case, DepartmentId(f"{village}/committee"), (), ActorId(f"official:{village}"), at
+            )
+            return
+        # The village tries first, then sends the problem up to the town.
+        tried = self._after_working_days(at, 0.5)
+        self._schedule_at(tried, _bind(self._escalate_to_town, case))
+
+    def _escalate_to_town(self, case: _Case) -> None:
+        at = self._instant(self.loop.now)
+        self._do(
+            EscalateIssue(case.issue_id, "needs the town"), ActorId(f"official:{case.village}"), at
+        )
+        if isinstance(self.policy, Baseline):
+            if case.need == "city":
+                tried = self._after_working_days(at, 1.0)
+                self._schedule_at(tried, _bind(self._escalate_to_city, case))
+            else:
+                self._visit_round(case, self._route(case, case.town, at), 0, 0)
+        # Under downward meetings the problem now waits for the town's meeting.
+
+    def _escalate_to_city(self, case: _Case) -> None:
+        at = self._instant(self.loop.now)
+        self._do(
+            EscalateIssue(case.issue_id, "needs the city"), ActorId(f"official:{case.town}"), at
+        )
+        if isinstance(self.policy, Baseline):
+            self._visit_round(case, self._route(case, self.city, at), 0, 0)
+
+    def _route(self, case: _Case, unit: UnitId, at: datetime) -> Route | None:
+        return self.router.find_route(case.category, unit, at)
+
+    # -- baseline: visits -----------------------------------------------------------------
+
+    def _visit_round(self, case: _Case, route: Route | None, index: int, rounds: int) -> None:
+        """The cadre visits the route's departments one at a time (来回跑、多头跑、反复跑)."""
+        assert isinstance(self.policy, Baseline)
+        at = self._instant(self.loop.now)
+        if route is None:
+            # Nobody is responsible for this category here: the problem stays open.
+            return
+        departments = [route.lead, *route.co_handlers]
+        if index >= len(departments):
+            handler_unit = self._state(case.issue_id).unit
+            self._assign(
+                case,
+                route.lead.id,
+                tuple(d.id for d in route.co_handlers),
+                ActorId(f"official:{handler_unit}"),
+                at,
+            )
+            return
+        department = departments[index]
+        behaviour = self.scenario.behaviour
+        cadre_unit = case.village if self._state(case.issue_id).unit == case.town else case.town
+        visit_days = (
+            behaviour.city_visit_days if department.unit == self.city else behaviour.visit_days
+        )
+        done = self._after_working_days(at, visit_days) if visit_days > 0 else at
+        self._record(
+            [
+                VisitRecorded(
+                    event_id=self._ids.event(),
+                    visit_id=self._ids.visit(),
+                    occurred_at=at,
+                    actor=ActorId(f"official:{cadre_unit}"),
+                    from_unit=cadre_unit,
+                    to_unit=department.unit,
+                    to_department=department.id,
+                    issue_id=case.issue_id,
+                    category=case.category,
+                    purpose="coordination",
+                )
+            ]
+        )
+        self.counters["visits"] += 1
+        self.counters["cadre_days"] += visit_days
+        case.visits += 1
+        buck = behaviour.buck_passing * (1 - self.policy.knobs.deterrence)
+        sent_away = rounds + 1 < self.policy.max_rounds and self.streams["visits"].random() < buck
+        if sent_away:
+            later = self._after_working_days(done, behaviour.revisit_days)
+            self._schedule_at(later, _bind(self._visit_round, case, route, index, rounds + 1))
+        else:
+            self._schedule_at(done, _bind(self._visit_round, case, route, index + 1, 0))
+
+    # -- assignment and handling -------------------------------------------------------------
+
+    def _assign(
+        self,
+        case: _Case,
+        lead: DepartmentId,
+        co_handlers: tuple[DepartmentId, ...],
+        by: ActorId,
+        at: datetime,
+    ) -> None:
+        """交办, then the lead department accepts, or returns it as misrouted (退回)."""
+        self._do(AssignIssue(case.issue_id, lead, co_handlers), by, at)
+        self._watch_deadline(case)
+        behaviour = self.scenario.behaviour
+        return_rate = behaviour.return_rate * (1 - self.policy.knobs.deterrence)
+        if case.decided_at_meeting and isinstance(self.policy, DownwardMeetings):
+            return_rate *= self.policy.buck_passing_factor
+        if case.need != "village" and self.streams["returns"].random() < return_rate:
+            returned_at = self._after_working_days(at, 0.5)
+            self._schedule_at(returned_at, _bind(self._return, case))
+            return
+        self._do(AcceptAssignment(case.issue_id), ActorId(f"staff:{lead}"), at)
+        self._enqueue(case, lead)
+
+    def _enqueue(self, case: _Case, department: DepartmentId) -> None:
+        queue = self._queues.setdefault(department, deque())
+        queue.append(case.issue_id)
+        self._pump(department)
+
+    def _pump(self, department: DepartmentId) -> None:
+        capacity = self.scenario.handling.capacity
+        queue = self._queues.get(department)
+        busy = self._busy.get(department, 0)
+        while queue and busy < capacity:
+            issue_id = queue.popleft()
+            case = self.cases[issue_id]
+            state = self._state(issue_id)
+            if (
+                state.status not in (Status.ASSIGNED, Status.IN_PROGRESS)
+                or state.lead != department
+            ):
+                continue
+            busy += 1
+            self._start_handling(case, state)
+        self._busy[department] = busy
+
+    def _handling_days(self, case: _Case, state: IssueState) -> float:
+        handling = self.scenario.handling
+        rng = self.streams["handling"]
+        shape = handling.shape
+        factor = handling.reopened_factor if state.cycle > 1 else 1.0
+        if case.need == "village":
+            return rng.gammavariate(shape, handling.local_mean_days * factor / shape)
+        mean = handling.mean_days[case.difficulty] * factor * case.handling_factor
+        if case.decided_at_meeting:
+            # Coordinated at the table: the co-handlers work alongside the lead.
+            mean *= handling.per_extra_department ** len(state.co_handlers)
+            return rng.gammavariate(shape, mean / shape)
+        # Each department does its part after the previous one.
+        days = rng.gammavariate(shape, mean / shape)
+        for _ in state.co_handlers:
+            days += rng.gammavariate(shape, mean * handling.co_share / shape)
+        return days
+
+    def _start_handling(self, case: _Case, state: IssueState) -> None:
+        at = self._instant(self.loop.now)
+        days = self._handling_days(case, state)
+        case.token += 1
+        token = case.token
+        done = self._after_working_days(at, days)
+        case.remaining_minutes = self._minutes(done) - self.loop.now
+        self._schedule_at(done, _bind(self._finish, case, token))
+
+    def _release(self, department: DepartmentId) -> None:
+        self._busy[department] = max(0, self._busy.get(department, 1) - 1)
+        self._pump(department)
+
+    def _return(self, case: _Case) -> None:
+        at = self._instant(self.loop.now)
+        state = self._state(case.issue_id)
+        if state.status is not Status.ASSIGNED or state.lead is None:
+            return
+        lead = state.lead
+        self._do(
+            ReturnAssignment(case.issue_id, "not our responsibility"), ActorId(f"staff:{lead}"), at
+        )
+        self.counters["returns"] += 1
+        # The handling unit reassigns the next working day, to the route's next department.
+        route = self._route(case, state.unit, at)
+        others = [d.id for d in (route.co_handlers if route else ()) if d.id != lead]
+        new_lead = others[0] if others else lead
+        co = tuple(d for d in state.co_handlers if d != new_lead)
+        official = ActorId(f"official:{state.unit}")
+        later = self._after_working_days(at, 1.0)
+        self._schedule_at(later, _bind(self._reassign, case, new_lead, co, official))
+
+    def _reassign(
+        self, case: _Case, lead: DepartmentId, co: tuple[DepartmentId, ...], by: ActorId
+    ) -> None:
+        if self._state(case.issue_id).status is Status.REGISTERED:
+            self._assign(case, lead, co, by, self._instant(self.loop.now))
+
+    def _finish(self, case: _Case, token: int) -> None:
+        if token != case.token:
+            return
+        at = self._instant(self.loop.now)
+        state = self._state(case.issue_id)
+        if state.status is not Status.IN_PROGRESS or state.lead is None:
+            return
+        lead = state.lead
+        self._do(ResolveIssue(case.issue_id, "solved"), ActorId(f"staff:{lead}"), at)
+        self._release(lead)
+        if case.need != "village":
+            self.counters["solved_via_mechanism"] += 1 if state.cycle == 1 else 0
+        evaluated = self._after_working_days(at, self.scenario.behaviour.evaluation_delay_days)
+        self._schedule_at(evaluated, _bind(self._evaluate, case))
+
+    def _evaluate(self, case: _Case) -> None:
+        at = self._instant(self.loop.now)
+        state = self._state(case.issue_id)
+        if state.status is not Status.RESOLVED:
+            return
+        behaviour = self.scenario.behaviour
+        rng = self.streams["evaluation"]
+        draw = rng.random()
+        if draw < behaviour.third_party_share:
+            kind, actor = EvaluatorKind.THIRD_PARTY, ActorId("survey")
+        elif draw < behaviour.third_party_share + 0.1 * (1 - behaviour.third_party_share):
+            kind, actor = EvaluatorKind.EXPERIENCE_OFFICER, ActorId("experience-officer")
+        else:
+            kind, actor = EvaluatorKind.REPORTER, ActorId(f"reporter:{case.village}")
+        chance = behaviour.satisfied_on_time if state.resolved_on_time else behaviour.satisfied_late
+        satisfied = rng.random() < chance
+        score = round(min(100.0, max(0.0, rng.gauss(88 if satisfied else 45, 8))), 1)
+        self._do(EvaluateResolution(case.issue_id, kind, satisfied, score), actor, at)
+        official = ActorId(f"official:{state.unit}")
+        if satisfied:
+            self._do(ArchiveIssue(case.issue_id), official, at)
+        else:
+            assert state.resolving_department is not None
+            self._do(ReopenIssue(case.issue_id, "not satisfied"), official, at)
+            self._do(
+                AcceptAssignment(case.issue_id), ActorId(f"staff:{state.resolving_department}"), at
+            )
+            self._watch_deadline(case)
+            self._enqueue(case, state.resolving_department)
+
+    # -- deadlines, supervision, accountability -------------------------------------------------
+
+    def _watch_deadline(self, case: _Case) -> None:
+        state = self._state(case.issue_id)
+        if state.due_at is None:
+            return
+        due_at = state.due_at
+        self._schedule_at(
+            due_at + timedelta(minutes=1), _bind(self._observe, case, due_at), _P_OBSERVE
+        )
+
+    def _observe(self, case: _Case, due_at: datetime) -> None:
+        at = self._instant(self.loop.now)
+        state = self._state(case.issue_id)
+        if state.due_at != due_at or not state.is_overdue(at):
+            return
+        self._do(ObserveDeadline(case.issue_id), ActorId("system"), at)
+        knobs = self.policy.knobs
+        if knobs.supervision > 0 and not case.supervised:
+            check = self.calendar.add_workdays(at, knobs.supervision_after_days)
+            check_at = datetime.combine(check, self._first_period, tzinfo=self.calendar.zone)
+            self._schedule_at(check_at, _bind(self._supervise, case, due_at), _P_OBSERVE)
+
+    def _supervise(self, case: _Case, due_at: datetime) -> None:
+        at = self._instant(self.loop.now)
+        state = self._state(case.issue_id)
+        knobs = self.policy.knobs
+        if state.due_at != due_at or not state.is_overdue(at):
+            return
+        if self.streams["supervision"].random() >= knobs.supervision:
+            return
+        rule = OverdueRule(min_working_days=max(0, knobs.supervision_after_days - 1))
+        proposals = rule.propose([state], at, self.calendar)
+        if not proposals:
+            return
+        context = self._supervision_context(at)
+        order_id = self._ids.order()
+        events = order_supervision(
+            proposals[0], state, context, order_id=order_id, team="联合督查组"
+        )
+        self._record(events)
+        order = None
+        for event in events:
+            order = evolve_order(order, event)
+        assert order is not None
+        self._orders[order_id] = order
+        case.supervised = True
+        self.counters["supervision_orders"] += 1
+        # Supervision speeds the department up: the rest of the work takes less time.
+        if case.remaining_minutes > 0 and state.status is Status.IN_PROGRESS:
+            case.token += 1
+            token = case.token
+            remaining = case.remaining_minutes * (1 - knobs.supervision_speedup)
+            self.loop.schedule(
+                self.loop.now + max(remaining, 1.0), _bind(self._finish, case, token)
+            )
+        self._schedule_at(
+            order.due_at + timedelta(minutes=1), _bind(self._account, case, order_id), _P_OBSERVE
+        )
+
+    def _account(self, case: _Case, order_id: str) -> None:
+        at = self._instant(self.loop.now)
+        state = self._state(case.issue_id)
+        order = self._orders[order_id]
+        if not state.status.is_open:
+            return
+        if self.streams["accountability"].random() >= self.policy.knobs.accountability:
+            return
+        evidence = Evidence(at, (order,), (), self.department_units)  # type: ignore[arg-type]
+        proposals = propose_accountability(
+            [UnmetOrdersRule(min_orders=1)], evidence, existing=self._accountable
+        )
+        if not proposals:
+            return
+        rng = self.streams["accountability"]
+        outcome = (
+            AccountabilityOutcome.DISCIPLINARY_SANCTION
+            if rng.random() < self.policy.knobs.sanction_share
+            else AccountabilityOutcome.ADMONISHMENT
+        )
+        events = record_accountability(
+            proposals[0],
+            self._supervision_context(at),
+            record_id=self._ids.record(),
+            outcome=outcome,
+        )
+        self._record(events)
+        self._accountable.extend(events)
+        self.counters["accountability"] += 1
+        if outcome is AccountabilityOutcome.DISCIPLINARY_SANCTION:
+            self.counters["sanctions"] += 1
+
+    def _supervision_context(self, at: datetime) -> SupervisionContext:
+        return SupervisionContext(
+            self.actors[ActorId("supervisor")],
+            at,
+            self.calendar,
+            self.access,
+            self._ids.event,
+            self.department_units,  # type: ignore[arg-type]
+        )
+
+    # -- downward meetings ---------------------------------------------------------------
+
+    def _paused(self, day: date) -> bool:
+        return any(first <= day <= last for first, last in self.scenario.meeting_pauses)
+
+    def _schedule_meetings(self, policy: DownwardMeetings) -> None:
+        scenario = self.scenario
+        for town in self.towns:
+            for day in policy.town_cadence.dates(self.calendar, scenario.start, scenario.end):
+                if not self._paused(day):
+                    at = datetime.combine(day, time(9, 0), tzinfo=self.calendar.zone)
+                    self._schedule_at(at, _bind(self._town_meeting, town), _P_MEETING)
+        visits = plan_monthly_visits(
+            self.hierarchy,
+            self.city,
+            self.calendar,
+            scenario.start,
+            scenario.end,
+            days=policy.city_cadence,
+        )
+        rounds = policy.city_rounds_per_month
+        for visit in visits:
+            for r in range(rounds):
+                # Further rounds follow the first at equal steps of about a month's
+                # twenty-one working days.
+                day = (
+                    self.calendar.add_workdays(visit.day, round(r * 21 / rounds))
+                    if r
+                    else visit.day
+                )
+                if day <= scenario.end and not self._paused(day):
+                    at = datetime.combine(day, time(14, 30), tzinfo=self.calendar.zone)
+                    self._schedule_at(at, _bind(self._city_meeting, visit.host_unit), _P_MEETING)
+
+    def _waiting(self, unit: UnitId) -> list[IssueState]:
+        """Problems handled at ``unit`` that wait for someone to take them up."""
+        return [
+            s
+            for s in self.service.projection.open_issues(unit=unit)
+            if s.status is Status.REGISTERED
+        ]
+
+    def _demand(
+        self, host: UnitId, convener: UnitId, waiting: list[IssueState], at: datetime
+    ) -> list[DemandItem]:
+        if not waiting:
+            return []
+        demand = compile_demand_list(
+            host,
+            convener,
+            waiting,
+            at=at,
+            calendar=self.calendar,
+            hierarchy=self.hierarchy,
+            router=self.router,
+            policy=self.deadline_policy,
+        )
+        return list(demand.items)
+
+    def _town_meeting(self, town: UnitId) -> None:
+        """镇会村开: the town's leader goes down to a village with the town's sections.
+
+        The host is the village whose demand list has the most pressing item; the
+        meeting takes up the town's waiting problems in demand-list priority order
+        (the host's and, as a "流动会议室", its neighbours'), up to the agenda limit.
+        Problems that need the city go onto the city's demand list (escalated).
+        """
+        policy = self.policy
+        assert isinstance(policy, DownwardMeetings)
+        at = self._instant(self.loop.now)
+        waiting = self._waiting(town)
+        if not waiting and policy.skip_empty:
+            return
+        by_village: dict[UnitId, list[IssueState]] = {}
+        for state in waiting:
+            by_village.setdefault(self.cases[state.issue_id].village, []).append(state)
+        items: list[DemandItem] = []
+        for village in sorted(by_village):
+            items.extend(self._demand(village, town, by_village[village], at))
+        items.sort(key=priority_key)
+        agenda = items[: policy.max_agenda]
+        host = self.cases[agenda[0].issue_id].village if agenda else self.villages[town][0]
+        decisions: list[MeetingDecision] = []
+        needs: list[AgendaNeed] = []
+        for item in agenda:
+            if self.cases[item.issue_id].need == "city" or item.route is None:
+                decisions.append(
+                    MeetingDecision(item.issue_id, DecisionKind.ESCALATE, note="needs the city")
+                )
+            else:
+                needs.append(AgendaNeed.from_route(item.issue_id, item.route))
+        plan = plan_attendees(needs, max_size=policy.max_attendees)
+        decisions += decisions_as_planned(plan)
+        self._hold(town, host, agenda, plan.departments, decisions, "town", at)
+
+    def _city_meeting(self, town: UnitId) -> None:
+        """市会镇开: the city's leader goes down to a town after its demand list."""
+        policy = self.policy
+        assert isinstance(policy, DownwardMeetings)
+        at = self._instant(self.loop.now)
+        waiting = [s for s in self._waiting(self.city) if self.cases[s.issue_id].town == town]
+        if not waiting and policy.skip_empty:
+            return
+        agenda = self._demand(town, self.city, waiting, at)[: policy.max_agenda]
+        needs = [AgendaNeed.from_route(i.issue_id, i.route) for i in agenda if i.route is not None]
+        plan = plan_attendees(needs, max_size=policy.max_attendees)
+        decisions = decisions_as_planned(plan)
+        self._hold(self.city, town, agenda, plan.departments, decisions, "city", at)
+
+    def _hold(
+        self,
+        convener: UnitId,
+        host: UnitId,
+        agenda: list[DemandItem],
+        attendees: tuple[DepartmentId, ...],
+        decisions: list[MeetingDecision],
+        kind: str,
+        at: datetime,
+    ) -> None:
+        policy = self.policy
+        assert isinstance(policy, DownwardMeetings)
+        leader = ActorId(f"official:{convener}")
+        context = MeetingContext(
+            self.actors[leader], at, self.hierarchy, self._ids.event, self.access, self.calendar
+        )
+        outcome = hold_meeting(
+            self._ids.meeting(),
+            None,
+            attendees=attendees,
+            context=context,
+            decisions=decisions,
+            agenda=[i.issue_id for i in agenda],
+            host_unit=host,
+            convener_unit=convener,
+            duration_minutes=int(policy.meeting_hours * 60),
+            handling_units={i.issue_id: i.unit for i in agenda},
+        )
+        self._record([outcome.event])
+        self.counters[f"meetings_{kind}"] += 1
+        self.counters["leader_hours"] += policy.meeting_hours
+        self.counters["department_hours"] += policy.meeting_hours * len(attendees)
+        assigned: set[IssueId] = set()
+        for item in outcome.commands:
+            command = item.command
+            actor = (
+                leader
+                if item.acting_department is None
+                else ActorId(f"staff:{item.acting_department}")
+            )
+            self._do(command, actor, at)
+            if isinstance(command, AssignIssue):
+                assigned.add(command.issue_id)
+        for issue_id in sorted(assigned):
+            case = self.cases[issue_id]
+            case.decided_at_meeting = True
+            case.handling_factor = policy.handling_factor
+            state = self._state(issue_id)
+            assert state.lead is not None
+            # The departments were at the table: the lead accepts on the spot.
+            self._do(AcceptAssignment(issue_id), ActorId(f"staff:{state.lead}"), at)
+            self._watch_deadline(case)
+            self._enqueue(case, state.lead)
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _bind(function: Callable[..., None], *args: Any) -> Callable[[], None]:
+    return lambda: function(*args)
+
+
+def _poisson(rng: random.Random, mean: float) -> int:
+    """An exact Poisson draw (Knuth's product method; fine for the small means used)."""
+    if mean <= 0:
+        return 0
+    if mean > 30:
+        # Split large means into a sum of small independent draws: still exact.
+        parts = math.ceil(mean / 30)
+        return sum(_poisson(rng, mean / parts) for _ in range(parts))
+    limit = math.exp(-mean)
+    count = 0
+    product = rng.random()
+    while product > limit:
+        count += 1
+        product *= rng.random()
+    return count
+
+
+def _weighted(rng: random.Random, weights: Any) -> Any:
+    keys = list(weights)
+    return rng.choices(keys, weights=[weights[k] for k in keys])[0]
+
+
+def _with_committees(departments: Departments, villages: dict[UnitId, list[UnitId]]) -> Departments:
+    """The scenario's departments plus a committee for every village-level unit."""
+    committees = [
+        Department(
+            DepartmentId(f"{village}/committee"),
+            f"committee of {village}",
+            village,
+            DepartmentKind.SECTION,
+            _COMMITTEE,
+        )
+        for town in villages
+        for village in villages[town]
+    ]
+    return Departments([*departments, *committees])
+
+
+def _actors_and_access(
+    hierarchy: Any, departments: Departments, city: UnitId
+) -> tuple[dict[ActorId, Actor], AccessPolicy]:
+    """One official per unit, one clerk per department, reporters, evaluators, the system."""
+    actors: dict[ActorId, Actor] = {}
+    grants: list[Grant] = []
+    standard = AccessPolicy.standard_grants
+    for unit in hierarchy:
+        official = Actor(ActorId(f"official:{unit.id}"), ActorKind.OFFICIAL, unit=unit.id)
+        actors[official.id] = official
+        grants.extend(standard(official))
+        if hierarchy.parent(unit.id) is not None and not hierarchy.children(unit.id):
+            reporter = Actor(ActorId(f"reporter:{unit.id}"), ActorKind.REPORTER, unit=unit.id)
+            actors[reporter.id] = reporter
+            grants.extend(standard(reporter))
+    for department in departments:
+        staff = Actor(
+            ActorId(f"staff:{department.id}"),
+            ActorKind.DEPARTMENT_STAFF,
+            unit=department.unit,
+            department=department.id,
+        )
+        actors[staff.id] = staff
+        grants.extend(standard(staff, scope_unit=city))
+    for actor_id, kind in (
+        ("survey", ActorKind.THIRD_PARTY_EVALUATOR),
+        ("experience-officer", ActorKind.EXPERIENCE_OFFICER),
+        ("system", ActorKind.SYSTEM),
+    ):
+        actor = Actor(ActorId(actor_id), kind)
+        actors[actor.id] = actor
+        grants.extend(standard(actor, scope_unit=city))
+    supervisor = Actor(ActorId("supervisor"), ActorKind.SUPERVISOR, unit=city)
+    actors[supervisor.id] = supervisor
+    grants.extend(standard(supervisor))
+    return actors, AccessPolicy(hierarchy, grants, actors.values())
+
+
+class _IdMaker:
+    """Deterministic UUID-shaped ids: a seed-derived prefix and a counter."""
+
+    __slots__ = ("_counter", "_prefix")
+
+    def __init__(self, seed: int, replication: int) -> None:
+        base = derive_seed(seed, replication, "ids")
+        self._prefix = f"{base >> 32:08x}-{(base >> 16) & 0xFFFF:04x}-8{base & 0xFFF:03x}-"
+        self._counter = 0
+
+    def __call__(self) -> str:
+        self._counter += 1
+        n = self._counter
+        return f"{self._prefix}{0x8000 | (n >> 48) & 0x3FFF:04x}-{n & 0xFFFFFFFFFFFF:012x}"
+
+    def event(self) -> EventId:
+        return EventId(self())
+
+    def issue(self) -> str:
+        return self()
+
+    def visit(self) -> str:
+        return f"visit-{self()}"
+
+    def order(self) -> str:
+        return f"order-{self()}"
+
+    def record(self) -> str:
+        return f"record-{self()}"
+
+    def meeting(self) -> str:
+        return f"meeting-{self()}"
+
+
+class _MetricsOnlyStore(EventStore):
+    """A store that checks versions and numbers positions but keeps no events.
+
+    Used when a run keeps only metrics: events still go through the service (and so
+    through ``decide``, versions and positions) and are folded into the metrics as they
+    happen, but memory does not grow with the log.
+    """
+
+    __slots__ = ("_closed", "_position", "_versions")
+
+    def __init__(self) -> None:
+        self._versions: dict[str, int] = {}
+        self._position = 0
+        self._closed = False
+
+    def append_many(self, batches: Iterable[Batch]) -> list[AppendResult]:
+        results = []
+        for stream_id, events, expected in batches:
+            current = self._versions.get(stream_id, 0)
+            wanted = 0 if expected is ExpectedVersion.NO_STREAM else expected
+            if isinstance(wanted, int) and wanted != current:
+                raise ConcurrencyError(stream_id, expected, current)
+            if not events:
+                results.append(AppendResult(stream_id, current, 0, 0))
+                continue
+            first = self._position + 1
+            self._position += len(events)
+            self._versions[stream_id] = events[-1].version
+            results.append(AppendResult(stream_id, events[-1].version, first, self._position))
+        return results
+
+    def read_stream(self, stream_id: str, *, after_version: int = 0) -> list[StreamEvent]:
+        return []
+
+    def stream_version(self, stream_id: str) -> int:
+        return self._versions.get(stream_id, 0)
+
+    def read_all(self, *, after_position: int = 0, limit: int | None = None) -> Iterator[Recorded]:
+        return iter(())
+
+    def last_position(self) -> int:
+        return self._position
+
+    def stream_ids(self) -> Iterator[str]:
+        return iter(self._versions)
+
+    def close(self) -> None:
+        self._closed = True
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+
+def simulate(
+    scenario: Scenario,
+    policy: Policy,
+    *,
+    seed: int = 0,
+    replication: int = 0,
+    keep_events: bool = False,
+) -> SimulationResult:
+    """Run one replication and return its result (see :class:`Simulation`)."""
+    return Simulation(
+        scenario, policy, seed=seed, replication=replication, keep_events=keep_events
+    ).run()

@@ -1,0 +1,144 @@
+"""The policy variants a simulation compares, each a named value with its knobs.
+
+* :class:`Baseline`: before the mechanism. A problem its own level cannot solve goes
+  up, and a grassroots cadre visits each department it needs, one at a time; each visit
+  costs working time, and a department may send the cadre away (buck-passing), which
+  costs another visit later. Only when every department has taken its part is the
+  problem assigned ("来回跑、多头跑、反复跑").
+* :class:`DownwardMeetings`: Yiwu's mechanism ("市会镇开、镇会村开"). Problems wait for
+  the next downward meeting: weekly, a town leader goes down to a village with the
+  town's sections; monthly, a city leader goes down to each town with the city's
+  bureaus, after a demand list. The attendee planner picks the departments, and the
+  meeting assigns problems on the spot, with the departments at the table.
+
+Both share the knobs in :class:`Knobs`: the deadline policy, supervision strength,
+accountability deterrence and the task-force threshold.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from closedloop.deadlines import DeadlinePolicy
+from closedloop.errors import ConfigurationError
+from closedloop.meetings import HolidayRule, MonthlyCadence, OffDays, WeeklyCadence
+
+__all__ = ["Baseline", "DownwardMeetings", "Knobs", "Policy"]
+
+
+def _probability(_instance: object, attribute: Any, value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise ConfigurationError(f"{attribute.name} is a probability in [0, 1], got {value}")
+
+
+def _non_negative(_instance: object, attribute: Any, value: float) -> None:
+    if not value >= 0:
+        raise ConfigurationError(f"{attribute.name} must be >= 0, got {value}")
+
+
+def _optional_positive_int(_instance: object, attribute: Any, value: int | None) -> None:
+    if value is not None and (not isinstance(value, int) or value < 1):
+        raise ConfigurationError(f"{attribute.name} is a whole number >= 1 or None, got {value!r}")
+
+
+@attrs.frozen
+class Knobs:
+    """What every policy variant can turn.
+
+    Attributes:
+        deadline_policy: the deadline policy in force (None: the scenario's).
+        supervision: chance that an issue overdue by ``supervision_after_days`` working
+            days gets a supervision order (督办); 0 switches supervision off.
+        supervision_after_days: how overdue an issue must be to be supervised.
+        supervision_speedup: how much faster a supervised department finishes (the
+            remaining handling time is multiplied by ``1 - supervision_speedup``).
+        accountability: chance that a department with a supervised, still-overdue issue
+            at the order's deadline is held accountable (问责).
+        sanction_share: share of accountability ending in a disciplinary sanction
+            (党政纪处分); the rest end in an admonishment talk.
+        deterrence: how much accountability deters buck-passing and returns (their
+            chances are multiplied by ``1 - deterrence``).
+        task_force_threshold: distinct units with problems of one category within
+            ``task_force_window_days`` that trigger a task force (工作专班); None: never.
+        task_force_window_days: the window, in working days.
+        task_force_speedup: how much faster the task force's issues are handled.
+    """
+
+    deadline_policy: DeadlinePolicy | None = None
+    supervision: float = attrs.field(default=0.8, validator=_probability)
+    supervision_after_days: int = attrs.field(default=2, validator=_non_negative)
+    supervision_speedup: float = attrs.field(default=0.5, validator=_probability)
+    accountability: float = attrs.field(default=0.3, validator=_probability)
+    sanction_share: float = attrs.field(default=23 / 53, validator=_probability)
+    deterrence: float = attrs.field(default=0.0, validator=_probability)
+    task_force_threshold: int | None = attrs.field(default=None, validator=_optional_positive_int)
+    task_force_window_days: int = attrs.field(default=20, validator=_non_negative)
+    task_force_speedup: float = attrs.field(default=0.3, validator=_probability)
+
+
+@attrs.frozen
+class Baseline:
+    """Grassroots cadres visit departments one at a time (see the module docs).
+
+    Attributes:
+        knobs: the shared knobs.
+        max_rounds: after this many visits to one department it takes its part anyway
+            (someone higher up intervenes).
+    """
+
+    knobs: Knobs = attrs.field(factory=Knobs)
+    max_rounds: int = attrs.field(default=4, validator=_optional_positive_int)
+
+    @property
+    def name(self) -> str:
+        """``"baseline"``."""
+        return "baseline"
+
+
+def _default_town_cadence() -> WeeklyCadence:
+    return WeeklyCadence("Sat", rule=HolidayRule.SKIP, off_days=OffDays.HOLIDAYS)
+
+
+@attrs.frozen
+class DownwardMeetings:
+    """Downward meetings at a cadence, planned from demand lists (see the module docs).
+
+    Attributes:
+        knobs: the shared knobs.
+        town_cadence: when each town's leader goes down to a village (default: every
+            Saturday except public holidays, "周六解难题").
+        city_cadence: the days in each month on which the city's leaders go down (None:
+            the visits to the towns are spread over the month's working days).
+        city_rounds_per_month: how many times a month the city goes down to each town
+            (2: every two weeks or so).
+        max_agenda: most issues one meeting takes up; the rest wait for the next one.
+        max_attendees: most departments one meeting brings (None: no limit).
+        buck_passing_factor: buck-passing and returns at the table relative to the
+            baseline (face to face, with the leader present, they are rarer).
+        handling_factor: handling time of problems assigned at a meeting relative to
+            the baseline (the departments have coordinated already).
+        skip_empty: whether a meeting with an empty demand list is not held.
+        meeting_hours: how long a meeting lasts (for leaders' and departments' time).
+    """
+
+    knobs: Knobs = attrs.field(factory=Knobs)
+    town_cadence: WeeklyCadence = attrs.field(factory=_default_town_cadence)
+    city_cadence: MonthlyCadence | None = None
+    city_rounds_per_month: int = attrs.field(default=1, validator=_optional_positive_int)
+    max_agenda: int = attrs.field(default=12, validator=_optional_positive_int)
+    max_attendees: int | None = attrs.field(default=None, validator=_optional_positive_int)
+    buck_passing_factor: float = attrs.field(default=0.2, validator=_probability)
+    handling_factor: float = attrs.field(default=0.8, validator=_non_negative)
+    skip_empty: bool = True
+    meeting_hours: float = attrs.field(default=2.5, validator=_non_negative)
+
+    @property
+    def name(self) -> str:
+        """``"downward_meetings"``."""
+        return "downward_meetings"
+
+
+Policy = Baseline | DownwardMeetings
+"""A policy variant."""

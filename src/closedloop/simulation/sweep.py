@@ -1,0 +1,230 @@
+"""Sweeps: a grid of parameters times seeds, run on any ``concurrent.futures.Executor``.
+
+:func:`run_sweep` expands a grid (parameter name → values) into every combination,
+runs each combination once per seed, and gathers one row per run: the parameters, the
+seed and the run's :meth:`~closedloop.simulation.SimulationResult.summary`. Jobs only
+carry plain values and a top-level builder function, so they travel to any executor:
+a process pool (the default), a thread pool, or a Dask cluster's
+``client.get_executor()``. Every job's randomness is fixed by its seed before it is
+submitted, and rows are put back in grid order, so the result is the same whatever
+the executor and whatever order the jobs finish in.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from typing import Any
+
+import attrs
+
+from closedloop.deadlines import DeadlinePolicy, Difficulty, TimeLimit
+from closedloop.errors import ConfigurationError, MissingExtraError
+from closedloop.meetings import HolidayRule, OffDays, WeeklyCadence
+from closedloop.simulation.model import simulate
+from closedloop.simulation.policies import Baseline, DownwardMeetings, Knobs, Policy
+from closedloop.simulation.results import HEADLINE, Comparison, compare
+from closedloop.simulation.scenario import Scenario
+
+__all__ = ["SweepResult", "grid_points", "run_sweep", "yiwu_variant"]
+
+Builder = Callable[[Mapping[str, Any]], tuple[Scenario, Policy]]
+"""Makes the scenario and policy of one grid point (a top-level function, so it pickles)."""
+
+Progress = Callable[[int, int], None]
+"""Called with (jobs done, jobs in all) as jobs finish."""
+
+
+def grid_points(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    """Every combination of the grid's values, in a stable order (the last name fastest)."""
+    names = list(grid)
+    for name in names:
+        if isinstance(grid[name], str | bytes) or not list(grid[name]):
+            raise ConfigurationError(f"grid parameter {name!r} needs a non-empty list of values")
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*grid.values())]
+
+
+_KNOB_NAMES = {f.name for f in attrs.fields(Knobs)} - {"deadline_policy"}
+_SCENARIO_KNOBS = {"arrival_rate", "solved_locally", "needs_city", "capacity", "buck_passing"}
+
+
+def yiwu_variant(params: Mapping[str, Any]) -> tuple[Scenario, Policy]:
+    """The Yiwu scenario and a policy, changed by ``params``.
+
+    Recognised parameters:
+
+    * ``policy``: ``"baseline"`` or ``"downward_meetings"`` (default);
+    * every field of :class:`~closedloop.simulation.Knobs` except the deadline policy
+      (``supervision``, ``deterrence``, ``task_force_threshold``, ...);
+    * ``deadlines``: ``(simple, complex, difficult)`` limits in working days (0 means
+      the same day), e.g. ``(1, 5, 30)``;
+    * ``town_every_weeks``: town meetings every n weeks; ``town_weekday``;
+      ``city_meetings_per_month`` (rounds of visits to each town a month);
+      ``max_agenda``; ``max_attendees``;
+    * scenario knobs: ``arrival_rate``, ``solved_locally``, ``needs_city``,
+      ``capacity``, ``buck_passing``.
+
+    Raises:
+        ConfigurationError: for an unknown parameter.
+    """
+    from closedloop.simulation.yiwu import yiwu_scenario
+
+    unknown = (
+        set(params)
+        - _KNOB_NAMES
+        - _SCENARIO_KNOBS
+        - {
+            "policy",
+            "deadlines",
+            "town_every_weeks",
+            "town_weekday",
+            "city_meetings_per_month",
+            "max_agenda",
+            "max_attendees",
+        }
+    )
+    if unknown:
+        raise ConfigurationError(f"unknown sweep parameter(s) {sorted(unknown)}")
+    scenario = yiwu_scenario()
+    changes: dict[str, Any] = {}
+    if "arrival_rate" in params:
+        changes["arrivals"] = attrs.evolve(scenario.arrivals, rate=float(params["arrival_rate"]))
+    needs = {k: params[k] for k in ("solved_locally", "needs_city") if k in params}
+    if needs:
+        changes["needs"] = attrs.evolve(scenario.needs, **needs)
+    if "capacity" in params:
+        changes["handling"] = attrs.evolve(scenario.handling, capacity=int(params["capacity"]))
+    if "buck_passing" in params:
+        changes["behaviour"] = attrs.evolve(
+            scenario.behaviour, buck_passing=float(params["buck_passing"])
+        )
+    if changes:
+        scenario = scenario.with_changes(**changes)
+    knob_values = {k: params[k] for k in _KNOB_NAMES if k in params}
+    if "deadlines" in params:
+        simple, complex_, difficult = (int(v) for v in params["deadlines"])
+        knob_values["deadline_policy"] = DeadlinePolicy(
+            "sweep",
+            f"{simple}/{complex_}/{difficult}",
+            {
+                Difficulty.SIMPLE: _limit(simple),
+                Difficulty.COMPLEX: _limit(complex_),
+                Difficulty.DIFFICULT: _limit(difficult),
+            },
+        )
+    knobs = Knobs(**knob_values)
+    name = params.get("policy", "downward_meetings")
+    if name == "baseline":
+        return scenario, Baseline(knobs=knobs)
+    if name != "downward_meetings":
+        raise ConfigurationError(f"policy is 'baseline' or 'downward_meetings', got {name!r}")
+    meeting: dict[str, Any] = {}
+    if "town_every_weeks" in params or "town_weekday" in params:
+        meeting["town_cadence"] = WeeklyCadence(
+            params.get("town_weekday", "Sat"),
+            every=int(params.get("town_every_weeks", 1)),
+            rule=HolidayRule.SKIP,
+            off_days=OffDays.HOLIDAYS,
+        )
+    if "city_meetings_per_month" in params:
+        meeting["city_rounds_per_month"] = int(params["city_meetings_per_month"])
+    for key in ("max_agenda", "max_attendees"):
+        if key in params:
+            meeting[key] = params[key]
+    return scenario, DownwardMeetings(knobs=knobs, **meeting)
+
+
+def _limit(days: int) -> TimeLimit:
+    return TimeLimit.same_day() if days == 0 else TimeLimit.working_days(days)
+
+
+def _run_job(builder: Builder, params: dict[str, Any], seed: int) -> dict[str, Any]:
+    """One sweep job: build, simulate, summarise (runs in the worker)."""
+    scenario, policy = builder(params)
+    summary = simulate(scenario, policy, seed=seed).summary()
+    return {**{f"param_{k}": v for k, v in params.items()}, **summary}
+
+
+@attrs.frozen
+class SweepResult:
+    """The rows of a sweep, one per (grid point, seed), in grid order then seed order."""
+
+    grid: tuple[dict[str, Any], ...]
+    seeds: tuple[int, ...]
+    rows: tuple[dict[str, Any], ...]
+
+    def to_columns(self) -> dict[str, list[Any]]:
+        """Columns of the rows (no dependencies)."""
+        keys: list[str] = []
+        for row in self.rows:
+            keys.extend(k for k in row if k not in keys)
+        return {k: [row.get(k) for row in self.rows] for k in keys}
+
+    def to_pandas(self) -> Any:
+        """The rows as a pandas DataFrame (extra ``pandas``)."""
+        try:
+            import pandas
+        except ImportError:
+            raise MissingExtraError("pandas", "SweepResult.to_pandas") from None
+        return pandas.DataFrame(self.to_columns())
+
+    def compare(
+        self, *, figures: Sequence[str] = HEADLINE, reference: str | None = None
+    ) -> Comparison:
+        """Grid points compared across seeds (each point named by its parameters)."""
+        labelled = []
+        for row in self.rows:
+            label = ", ".join(
+                f"{k[len('param_') :]}={row[k]}" for k in row if k.startswith("param_")
+            )
+            labelled.append({**row, "policy": label or row["policy"]})
+        return compare(labelled, figures=figures, reference=reference)
+
+
+def run_sweep(
+    grid: Mapping[str, Sequence[Any]],
+    *,
+    seeds: int | Iterable[int] = 5,
+    builder: Builder = yiwu_variant,
+    executor: Executor | None = None,
+    progress: Progress | None = None,
+) -> SweepResult:
+    """Run every grid point once per seed and gather the results.
+
+    Args:
+        grid: parameter name → values to try (see :func:`yiwu_variant` for the default
+            builder's parameters). ``{}`` runs one point.
+        seeds: a number of seeds (``0 .. n-1``) or the seeds themselves.
+        builder: makes (scenario, policy) from a grid point; a top-level function.
+        executor: any ``concurrent.futures.Executor`` (default: a process pool with one
+            worker per CPU, shut down afterwards). Only ``submit`` is used.
+        progress: called with (jobs done, jobs in all) as jobs finish.
+
+    Returns rows in grid order, then seed order, whatever the completion order.
+    """
+    points = grid_points(grid) if grid else [{}]
+    seed_list = tuple(range(seeds)) if isinstance(seeds, int) else tuple(seeds)
+    if not seed_list:
+        raise ConfigurationError("a sweep needs at least one seed")
+    jobs = [(i, s, point) for i, point in enumerate(points) for s in seed_list]
+    own = executor is None
+    pool: Executor = (
+        ProcessPoolExecutor(max_workers=os.cpu_count() or 1) if executor is None else executor
+    )
+    rows: dict[tuple[int, int], dict[str, Any]] = {}
+    try:
+        futures: dict[Future[dict[str, Any]], tuple[int, int]] = {
+            pool.submit(_run_job, builder, point, seed): (index, seed)
+            for index, seed, point in jobs
+        }
+        for done, future in enumerate(as_completed(futures), start=1):
+            rows[futures[future]] = future.result()
+            if progress is not None:
+                progress(done, len(jobs))
+    finally:
+        if own:
+            pool.shutdown()
+    ordered = tuple(rows[(index, seed)] for index, seed, _ in jobs)
+    return SweepResult(tuple(points), seed_list, ordered)
