@@ -86,6 +86,19 @@ class EventStoreContract(ABC):
         with pytest.raises(ConfigurationError):
             store.read_stream("I-1", after_version=after)
 
+    @pytest.mark.parametrize("stream", [7, None, ["I-1"]])
+    def test_reading_a_stream_id_that_is_not_text_is_refused(
+        self, store: EventStore, stream: Any
+    ) -> None:
+        with pytest.raises(ConfigurationError):
+            store.read_stream(stream)
+        with pytest.raises(ConfigurationError):
+            store.stream_version(stream)
+
+    def test_a_huge_after_version_reads_nothing(self, store: EventStore) -> None:
+        store.append("I-1", notes("I-1", 1, 1), expected_version=0)
+        assert store.read_stream("I-1", after_version=2**80) == []
+
     # -- expected versions ------------------------------------------------------------
 
     def test_a_stale_exact_version_conflicts(self, store: EventStore) -> None:

@@ -315,6 +315,14 @@ def check_batches(
     return checked
 
 
+def check_reading(stream_id: object, after_version: object) -> None:
+    """Refuse a stream id that is not a string or a bad ``after_version``."""
+    if type(stream_id) is not str:
+        raise ConfigurationError(f"a stream id must be a string, got {stream_id!r}")
+    if type(after_version) is not int or after_version < 0:
+        raise ConfigurationError(f"after_version must be an int >= 0, got {after_version!r}")
+
+
 def check_paging(after_position: object, limit: object) -> None:
     """Refuse a bad ``after_position`` or ``limit`` of ``read_all``."""
     if type(after_position) is not int or after_position < 0:

@@ -1200,13 +1200,36 @@ def _lifecycle_events() -> list[type]:
     return found
 
 
-def default_codec() -> EventCodec:
-    """A new codec with every lifecycle event class registered at schema 1.
+def _other_events() -> list[type]:
+    """Event classes of the other aggregates: meetings, orders, records, task forces, visits."""
+    from closedloop import supervision, taskforces
+    from closedloop.meetings import MEETING_EVENTS
+    from closedloop.metrics import VisitRecorded
 
-    Each call returns a fresh registry, so registering more classes in one does not
-    affect others; compiling a class is done once per process.
+    return [
+        *MEETING_EVENTS,
+        supervision.SupervisionOrdered,
+        supervision.SupervisionOrderOverdue,
+        supervision.SupervisionOrderClosed,
+        supervision.AccountabilityRecorded,
+        taskforces.TaskForceCreated,
+        taskforces.IssueLinked,
+        taskforces.PlanRecorded,
+        taskforces.PlanResolved,
+        taskforces.TaskForceClosed,
+        VisitRecorded,
+    ]
+
+
+def default_codec() -> EventCodec:
+    """A new codec with every event class closedloop defines registered at schema 1.
+
+    That is the lifecycle's events and those of meetings and whistle calls, supervision
+    orders, accountability records, task forces and grassroots visits. Each call returns
+    a fresh registry, so registering more classes in one does not affect others;
+    compiling a class is done once per process.
     """
     codec = EventCodec()
-    for cls in _lifecycle_events():
+    for cls in (*_lifecycle_events(), *_other_events()):
         codec.register(cls)
     return codec

@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 
-from closedloop.errors import ConfigurationError
 from closedloop.store.base import (
     AppendResult,
     Batch,
@@ -22,6 +21,7 @@ from closedloop.store.base import (
     check_batches,
     check_events,
     check_paging,
+    check_reading,
     closed_error,
     conflict,
     expectation_holds,
@@ -148,8 +148,7 @@ class MemoryEventStore(EventStore):
 
     def read_stream(self, stream_id: str, *, after_version: int = 0) -> list[StreamEvent]:
         """The stream's events with a version above ``after_version``, oldest first."""
-        if type(after_version) is not int or after_version < 0:
-            raise ConfigurationError(f"after_version must be an int >= 0, got {after_version!r}")
+        check_reading(stream_id, after_version)
         with self._lock:
             if self._closed:
                 raise closed_error(self)
@@ -158,6 +157,7 @@ class MemoryEventStore(EventStore):
 
     def stream_version(self, stream_id: str) -> int:
         """The version of the stream's last event (0 when it does not exist)."""
+        check_reading(stream_id, 0)
         with self._lock:
             if self._closed:
                 raise closed_error(self)

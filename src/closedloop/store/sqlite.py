@@ -60,6 +60,7 @@ from closedloop.store.base import (
     StreamEvent,
     check_batches,
     check_paging,
+    check_reading,
     closed_error,
     conflict,
     expectation_holds,
@@ -75,6 +76,7 @@ APPLICATION_ID: Final = 0x436C4C70
 """Marks a SQLite file as a closedloop event store (``PRAGMA application_id``)."""
 
 _PAGE: Final = 500
+_MAX_VERSION: Final = 2**63 - 1
 _SYNCHRONOUS: Final = ("FULL", "NORMAL", "OFF")
 
 _CREATE: Final = (
@@ -425,17 +427,16 @@ class SQLiteEventStore(EventStore):
 
     def read_stream(self, stream_id: str, *, after_version: int = 0) -> list[StreamEvent]:
         """The stream's events with a version above ``after_version``, oldest first."""
-        if type(after_version) is not int or after_version < 0:
-            raise ConfigurationError(f"after_version must be an int >= 0, got {after_version!r}")
+        check_reading(stream_id, after_version)
         with self._lock:
             if self._closed:
                 raise closed_error(self)
             try:
-                rows = self._con.execute(_STREAM, (stream_id, after_version)).fetchall()
+                rows = self._con.execute(
+                    _STREAM, (stream_id, min(after_version, _MAX_VERSION))
+                ).fetchall()
             except sqlite3.Error as exc:
                 raise self._failure("read", exc) from exc
-            except (OverflowError, ValueError) as exc:
-                raise ConfigurationError(f"cannot read stream {stream_id!r}: {exc}") from None
             events: list[StreamEvent] = self._codec.decode_rows(
                 rows, 0, self._decoders, self._resolve
             )
@@ -458,6 +459,7 @@ class SQLiteEventStore(EventStore):
 
     def stream_version(self, stream_id: str) -> int:
         """The version of the stream's last event (0 when it does not exist)."""
+        check_reading(stream_id, 0)
         with self._lock:
             if self._closed:
                 raise closed_error(self)
