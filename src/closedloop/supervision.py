@@ -46,7 +46,7 @@ Everything here is pure: time, ids and the calendar are passed in.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any, ClassVar, Final, NamedTuple, Protocol
@@ -121,11 +121,19 @@ __all__ = [
 # -- facts ------------------------------------------------------------------------------
 
 
-class Fact(NamedTuple):
-    """One fact a rule rests on, as text: ``Fact("overdue_working_days", "3")``."""
+@attrs.frozen
+class Fact:
+    """One fact a rule rests on, as text: ``Fact("overdue_working_days", "3")``.
+
+    A frozen value (so event codecs can write it) that unpacks like a pair:
+    ``name, value = fact`` and ``dict(facts)`` work.
+    """
 
     name: str
     value: str
+
+    def __iter__(self) -> Iterator[str]:
+        return iter((self.name, self.value))
 
 
 def _facts(value: Iterable[Any]) -> tuple[Fact, ...]:
