@@ -193,3 +193,15 @@ def test_queries_filter_open_issues() -> None:
     }
     assert service.allowed("city-leader", "archive", ids[0])
     assert not service.allowed("citizen", "assign", ids[0])
+
+
+def test_default_ids_are_time_ordered_uuid7() -> None:
+    import uuid
+
+    make = cl.TimeOrderedIds()
+    ids = [make() for _ in range(10_000)]
+    assert ids == sorted(ids)
+    assert len(set(ids)) == len(ids)
+    parsed = uuid.UUID(ids[0])
+    assert parsed.version == 7
+    assert parsed.variant == uuid.RFC_4122

@@ -248,6 +248,7 @@ from closedloop.service import (
     ClosedLoop,
     FixedClock,
     SystemClock,
+    TimeOrderedIds,
 )
 from closedloop.simulation import (
     YIWU_TARGETS,
@@ -550,6 +551,7 @@ __all__ = [
     "TargetLike",
     "TaskForceId",
     "TimeLimit",
+    "TimeOrderedIds",
     "TransferIssue",
     "TransitionError",
     "Unannounced",

@@ -6,7 +6,6 @@ Identifiers are plain strings at run time (cheap to store, hash and serialise); 
 
 from __future__ import annotations
 
-import uuid
 from typing import NewType
 
 __all__ = [
@@ -17,7 +16,6 @@ __all__ = [
     "MeetingId",
     "TaskForceId",
     "UnitId",
-    "new_event_id",
 ]
 
 UnitId = NewType("UnitId", str)
@@ -41,10 +39,3 @@ TaskForceId = NewType("TaskForceId", str)
 EventId = NewType("EventId", str)
 """A client-generated event id (a UUID string)."""
 
-
-def new_event_id() -> EventId:
-    """A fresh random event id (UUID4).
-
-    Only adapters call this; pure code takes ids from its caller.
-    """
-    return EventId(str(uuid.uuid4()))

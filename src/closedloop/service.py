@@ -21,7 +21,9 @@ takes both as arguments.
 
 from __future__ import annotations
 
-import uuid
+import os
+import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
@@ -70,7 +72,7 @@ if TYPE_CHECKING:
     from closedloop.departments import Departments, ResponsibilityMatrix, Route, Router
     from closedloop.hierarchy import Hierarchy
 
-__all__ = ["Clock", "ClosedLoop", "FixedClock", "SystemClock"]
+__all__ = ["Clock", "ClosedLoop", "FixedClock", "SystemClock", "TimeOrderedIds"]
 
 
 class Clock(Protocol):
@@ -149,7 +151,7 @@ class ClosedLoop:
         access: who may do what (default: :class:`~closedloop.access.Unrestricted`,
             for exploration; pass an :class:`~closedloop.AccessPolicy` in production).
         warnings: thresholds for warning levels in ``overdue``.
-        new_id: makes event and issue ids (default: random UUIDs).
+        new_id: makes event and issue ids (default: :class:`TimeOrderedIds`, UUIDv7).
     """
 
     def __init__(
@@ -174,7 +176,7 @@ class ClosedLoop:
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.access: Authorizer = access if access is not None else Unrestricted()
         self.warnings = warnings if warnings is not None else self.policy.warnings
-        self._new_id = new_id if new_id is not None else _uuid
+        self._new_id = new_id if new_id is not None else TimeOrderedIds()
         self.router: Router | None = None
         if matrix is not None:
             if departments is None:
@@ -563,5 +565,36 @@ class ClosedLoop:
         return f"<ClosedLoop {len(self._projection)} issues on {type(self.store).__name__}>"
 
 
-def _uuid() -> str:
-    return str(uuid.uuid4())
+class TimeOrderedIds:
+    """Makes UUIDv7 ids: time-ordered, random, unique across processes.
+
+    The first 48 bits are the Unix time in milliseconds and the next 12 a counter
+    within the millisecond, so ids sort in creation order; 62 bits are random. Stores
+    index event ids, and ordered ids land on neighbouring index pages: appends to SQLite
+    run markedly faster than with random (version 4) ids.
+    """
+
+    __slots__ = ("_last", "_lock", "_sequence")
+
+    def __init__(self) -> None:
+        self._last = -1
+        self._sequence = 0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> str:
+        now = time.time_ns() // 1_000_000
+        with self._lock:
+            if now <= self._last:
+                now = self._last
+                self._sequence += 1
+                if self._sequence > 0xFFF:
+                    now += 1
+                    self._sequence = 0
+            else:
+                self._sequence = 0
+            self._last = now
+            sequence = self._sequence
+        random_bits = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
+        value = (now << 80) | (0x7 << 76) | (sequence << 64) | (0b10 << 62) | random_bits
+        text = f"{value:032x}"
+        return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
