@@ -262,3 +262,28 @@ def test_the_main_command_prints_both_policies_and_their_difference(
     assert "yiwu under downward_meetings" in out
     assert "grassroots visits to departments" in out
     assert main(["simulate", "--scenario", "mars"]) == 2
+
+
+@given(
+    minutes=st.floats(0, 400 * 1440, allow_nan=False),
+    days=st.one_of(st.just(0.0), st.just(1.0), st.floats(0.001, 30, allow_nan=False)),
+)
+def test_the_simulations_working_clock_agrees_with_the_calendar(
+    minutes: float, days: float
+) -> None:
+    from datetime import datetime, time, timedelta
+
+    from closedloop.simulation.model import _WorkClock
+
+    scenario = short()
+    calendar = scenario.calendar
+    hours = calendar.working_hours
+    assert hours is not None
+    clock = _WorkClock(calendar, scenario.start, scenario.end)
+    start = datetime.combine(scenario.start, time(0), tzinfo=calendar.zone)
+    expected = calendar.add_working_time(
+        start + timedelta(minutes=minutes), timedelta(seconds=days * hours.seconds_per_day)
+    )
+    assert clock.add(minutes, days) == pytest.approx(
+        (expected - start).total_seconds() / 60, abs=1e-6
+    )

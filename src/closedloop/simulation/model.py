@@ -100,6 +100,7 @@ from closedloop.supervision import (
     propose_accountability,
     record_accountability,
 )
+from closedloop.workdays import WorkCalendar
 
 __all__ = ["Simulation", "simulate"]
 
@@ -164,6 +165,7 @@ class Simulation:
         self.start = datetime.combine(scenario.start, time(0), tzinfo=calendar.zone)
         self.end = datetime.combine(scenario.end, time(23, 59), tzinfo=calendar.zone)
         self._horizon = self._minutes(self.end)
+        self._work = _WorkClock(calendar, scenario.start, scenario.end)
         hierarchy = scenario.hierarchy
         self.hierarchy = hierarchy
         self.city = hierarchy.root.id
@@ -217,7 +219,7 @@ class Simulation:
 
     def _after_working_days(self, at: datetime, days: float) -> datetime:
         """The instant ``days`` working days of working time after ``at``."""
-        return self.calendar.add_working_time(at, timedelta(seconds=days * self._day_seconds))
+        return self._instant(self._work.add(self._minutes(at), days))
 
     def _schedule_at(
         self, at: datetime, action: Callable[[], None], priority: int = _P_WORK
@@ -921,6 +923,78 @@ class _IdMaker:
 
     def meeting(self) -> str:
         return f"meeting-{self()}"
+
+
+class _WorkClock:
+    """Working time on the scenario's calendar, for instants in minutes since the start.
+
+    Equal to :meth:`WorkCalendar.add_working_time` on the run's period, but on tables
+    built once: the simulation adds working time to instants tens of thousands of
+    times. Minutes count local wall time from midnight of the first day.
+    """
+
+    __slots__ = ("_before", "_days", "_ends", "_is_work", "_per_day", "_starts")
+
+    _MARGIN_DAYS = 730
+    """Days after the period the tables reach, for work that runs past its end."""
+
+    def __init__(self, calendar: WorkCalendar, first: date, last: date) -> None:
+        hours = calendar.working_hours
+        assert hours is not None
+        self._starts = [p[0].hour * 60 + p[0].minute + p[0].second / 60 for p in hours.periods]
+        self._ends = [p[1].hour * 60 + p[1].minute + p[1].second / 60 for p in hours.periods]
+        self._per_day = sum(e - s for s, e in zip(self._starts, self._ends, strict=True))
+        count = (last - first).days + 1 + self._MARGIN_DAYS
+        end_year = (first + timedelta(days=count)).year
+        covered = calendar.covered_years
+        self._is_work: list[bool] = []
+        self._before: list[int] = []
+        self._days: list[int] = []
+        for index in range(count):
+            day = first + timedelta(days=index)
+            self._before.append(len(self._days))
+            if day.year > covered[-1] and end_year > covered[-1]:
+                # Beyond the calendar's data the tables stop: work is not scheduled there.
+                break
+            worked = calendar.is_workday(day)
+            self._is_work.append(worked)
+            if worked:
+                self._days.append(index)
+
+    def _worked_in_day(self, minute: float) -> float:
+        total = 0.0
+        for start, end in zip(self._starts, self._ends, strict=True):
+            if minute <= start:
+                break
+            total += min(minute, end) - start
+        return total
+
+    def _minute_after(self, worked: float) -> float:
+        for start, end in zip(self._starts, self._ends, strict=True):
+            if worked <= end - start:
+                return start + worked
+            worked -= end - start
+        return self._ends[-1]
+
+    def add(self, at: float, days: float) -> float:
+        """The instant (minutes) at which ``days`` working days have elapsed after ``at``."""
+        if days <= 0:
+            return at
+        day, minute = divmod(at, _MINUTES_PER_DAY)
+        index = int(day)
+        if index >= len(self._is_work):
+            return at + days * _MINUTES_PER_DAY
+        worked = self._before[index] * self._per_day
+        if self._is_work[index]:
+            worked += self._worked_in_day(minute)
+        target = worked + days * self._per_day
+        k, rest = divmod(target, self._per_day)
+        k = int(k)
+        if rest == 0 and k > 0:
+            k, rest = k - 1, self._per_day
+        if k >= len(self._days):
+            return float(len(self._is_work) * _MINUTES_PER_DAY)
+        return self._days[k] * _MINUTES_PER_DAY + self._minute_after(rest)
 
 
 class _MetricsOnlyStore(EventStore):
