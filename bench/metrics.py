@@ -15,7 +15,9 @@ directly as event objects and merged into one log in time order, then appended t
 Rows (events per second, and the ratios to merely reading the memory store and the
 SQLite store):
 
-- read: iterating the list; iterating ``MemoryEventStore.read_all()``;
+- read: iterating the list; iterating ``MemoryEventStore.read_all()``; the same while
+  looking at each event's stream id, version and time (the least any consumer does:
+  the store itself hands out references without touching the events);
 - batch: ``compute_metrics`` over the list, and over ``read_all()``;
 - incremental: ``MetricsProjection.apply`` for every event, then ``metrics()``, from the
   list and from ``read_all()``; and the two halves alone (apply; ``metrics()``);
@@ -186,6 +188,13 @@ def main() -> None:
         for _ in store.read_all():
             pass
 
+    def look_store() -> None:
+        for _, stored in store.read_all():
+            event: Any = stored
+            event.stream_id  # noqa: B018 (the point is to touch the event)
+            event.version  # noqa: B018
+            event.occurred_at  # noqa: B018
+
     def read_database() -> None:
         for _ in database.read_all():
             pass
@@ -234,6 +243,7 @@ def main() -> None:
     variants: list[tuple[str, Callable[[], None]]] = [
         ("read: iterate the list", read_list),
         ("read: MemoryEventStore.read_all()", read_store),
+        ("read: read_all() + each event's stream, version, time", look_store),
         ("batch compute_metrics, from the list", batch_list),
         ("batch compute_metrics, from read_all()", batch_store),
         ("incremental apply + metrics(), from the list", incremental_list),
