@@ -74,6 +74,11 @@ ACCESS = world.ACCESS.with_grants(
 )
 
 
+def facts_of(proposal: Any) -> dict[str, str]:
+    """A proposal's facts by name."""
+    return {fact.name: fact.value for fact in proposal.facts}
+
+
 def at(d: int, h: int = 10) -> datetime:
     return datetime(2025, 3, d, h, tzinfo=world.SHANGHAI)
 
@@ -122,7 +127,7 @@ def test_overdue_rule_counts_working_days_after_the_due_date() -> None:
     assert rule.propose([state], at(7), CAL) == []  # 1 working day late
     assert rule.propose([state], at(9), CAL) == []  # Sunday: still 1
     (proposal,) = rule.propose([state], at(10), CAL)  # Monday: 2
-    facts = dict(proposal.facts)
+    facts = facts_of(proposal)
     assert facts["overdue_working_days"] == "2"
     assert facts["due_date"] == "2025-03-06"
     assert proposal.departments == ("city-economy",)
@@ -145,8 +150,8 @@ def test_handover_and_red_warning_rules() -> None:
     (proposal,) = HandoverRule(min_handovers=2).propose(states, at(5), CAL)
     assert proposal.issue_id == "i"
     assert proposal.departments == ()
-    assert dict(proposal.facts)["returns"] == "1"
-    assert dict(proposal.facts)["transfers"] == "1"
+    assert facts_of(proposal)["returns"] == "1"
+    assert facts_of(proposal)["transfers"] == "1"
     assert HandoverRule(min_handovers=2, count_returns=False).propose(states, at(5), CAL) == []
     red = RedWarningRule(flagged={"j", "unknown"}, meeting="2025-03 city meeting")
     (flagged,) = red.propose(states, at(5), CAL)
@@ -182,7 +187,7 @@ def test_proposals_are_deterministic_and_explained(log: Log, seed: int, k: int) 
         assert all(f"{n}={v}" in proposal.explain() for n, v in proposal.facts)
         if proposal.rule == "overdue":
             assert state.is_overdue(when)
-            assert int(dict(proposal.facts)["overdue_working_days"]) >= k
+            assert int(facts_of(proposal)["overdue_working_days"]) >= k
 
 
 def test_an_open_order_of_the_same_rule_is_not_proposed_again() -> None:
@@ -456,7 +461,7 @@ def test_buck_passing_rule_over_lifecycle_events() -> None:
     evidence = Evidence(at(6), (), script.events, world.DEPARTMENT_UNIT)
     proposals = BuckPassingRule(min_handovers=3).propose(evidence)
     assert [p.subject for p in proposals] == ["city-economy", "city-resources"]
-    facts = dict(proposals[0].facts)
+    facts = facts_of(proposals[0])
     assert facts["pair"] == "city-economy <-> city-resources"
     assert facts["city-economy -> city-resources"] == "1 returns, 1 transfers"
     assert all(p.cause is AccountabilityCause.BUCK_PASSING for p in proposals)

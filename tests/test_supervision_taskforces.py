@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -37,6 +38,11 @@ from tests import world
 from tests.logs import Log, issue_logs
 
 T0 = datetime(2025, 3, 3, 9, tzinfo=world.SHANGHAI)
+
+
+def facts_of(proposal: Any) -> dict[str, str]:
+    """A proposal's facts by name."""
+    return {fact.name: fact.value for fact in proposal.facts}
 
 
 def issue(
@@ -93,7 +99,7 @@ def test_the_articles_93_firms_become_one_task_force() -> None:
     assert proposal.category == "land_certificate"
     assert len(proposal.issue_ids) == 93
     assert len(proposal.units) == 93
-    facts = dict(proposal.facts)
+    facts = facts_of(proposal)
     assert facts["issues"] == "93"
     assert facts["units"] == "93"
     assert "93 open issue(s)" in proposal.explain()
@@ -120,7 +126,7 @@ def test_similar_titles_split_a_category() -> None:
         tuple(s.issue_id for s in land),
         tuple(s.issue_id for s in fire),
     ]
-    assert all(dict(p.facts)["similarity_threshold"] == "0.5" for p in alike)
+    assert all(facts_of(p)["similarity_threshold"] == "0.5" for p in alike)
 
 
 def run(state: TaskForceState | None, command: object, **kw: object) -> TaskForceState:
