@@ -225,6 +225,21 @@ def test_ordering_checks_level_and_sets_its_own_deadline() -> None:
     assert ordered.rule == "overdue"
     assert ordered.stream_id == "o-1"
     assert ordered.version == 1
+    # co-handlers can be addressed too; a transfer to one of them does not close the order
+    leader = world.CITY_LEADER
+    script.do(RegisterIssue("c", world.VILLAGE_A1, "housing", "complex", "积水"), leader, at(3))
+    script.do(AssignIssue("c", "city-economy", ["city-resources"]), leader, at(3, 11))
+    (red,) = RedWarningRule({"c"}).propose([script.states["c"]], at(7), CAL)
+    (both,) = order_supervision(
+        red,
+        script.states["c"],
+        ctx(world.SUPERVISOR, at(7)),
+        order_id="o-c",
+        include_co_handlers=True,
+    )
+    assert both.departments == ("city-economy", "city-resources")
+    moved = script.do(TransferIssue("c", "city-resources", reason="theirs"), leader, at(7, 12))
+    assert move_of(evolve_order(None, both), moved[0]) is None
     # a town's supervisor may supervise its own sections, never a city bureau
     (town_proposal,) = propose_supervision([OverdueRule()], [script.states["t"]], at(7), CAL)
     order_supervision(

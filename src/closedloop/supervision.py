@@ -679,12 +679,15 @@ def order_supervision(
     order_id: str,
     team: str = "",
     limit: TimeLimit | None = None,
+    include_co_handlers: bool = False,
 ) -> list[SupervisionOrdered]:
     """督办: record the order a proposal describes, if the issue still calls for it.
 
-    The order's deadline is ``limit`` (default 3 working days) counted from
-    ``context.at`` on the calendar, like an issue's deadline. Each addressed department
-    (or the handling unit when none) is checked with ``Action.SUPERVISE``.
+    The order is addressed to the issue's current lead (with its co-handlers when
+    ``include_co_handlers``), or to the handling unit when nobody leads the issue. Its
+    deadline is ``limit`` (default 3 working days) counted from ``context.at`` on the
+    calendar, like an issue's deadline. Each addressee is checked with
+    ``Action.SUPERVISE``.
 
     Raises:
         TransitionError: the issue is no longer open (resolved or closed since the
@@ -713,7 +716,9 @@ def order_supervision(
             allowed_actions(state.status),
             "only an open issue is supervised",
         )
-    departments = (state.lead,) if state.lead is not None else ()
+    departments: tuple[DepartmentId, ...] = ()
+    if state.lead is not None:
+        departments = (state.lead, *state.co_handlers) if include_co_handlers else (state.lead,)
     for department in departments or (None,):
         _authorize(
             context,
