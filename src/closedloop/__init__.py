@@ -251,6 +251,7 @@ from closedloop.service import (
     TimeOrderedIds,
 )
 from closedloop.simulation import (
+    YIWU_KNOBS,
     YIWU_TARGETS,
     ArrivalModel,
     Baseline,
@@ -576,6 +577,7 @@ __all__ = [
     "WithdrawalReason",
     "WorkCalendar",
     "WorkingHours",
+    "YIWU_KNOBS",
     "YIWU_TARGETS",
     "YearData",
     "admin_code_extends",

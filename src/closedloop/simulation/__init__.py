@@ -18,9 +18,10 @@ from closedloop.simulation.scenario import (
 )
 from closedloop.simulation.streams import RandomStreams, derive_seed
 from closedloop.simulation.sweep import SweepResult, grid_points, run_sweep, yiwu_variant
-from closedloop.simulation.yiwu import YIWU_TARGETS, yiwu_policies, yiwu_scenario
+from closedloop.simulation.yiwu import YIWU_KNOBS, YIWU_TARGETS, yiwu_policies, yiwu_scenario
 
 __all__ = [
+    "YIWU_KNOBS",
     "YIWU_TARGETS",
     "ArrivalModel",
     "Baseline",

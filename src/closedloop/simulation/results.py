@@ -317,6 +317,8 @@ class Estimate:
     n: int
 
     def __str__(self) -> str:
+        if math.isnan(self.low):
+            return f"{self.mean:.4g}"
         return f"{self.mean:.4g} [{self.low:.4g}, {self.high:.4g}]"
 
 
@@ -357,21 +359,32 @@ class Comparison:
     """variant → figure → (variant − reference) estimate."""
 
     def table(self) -> str:
-        """A plain-text table of the estimates and the differences to the reference."""
-        width = max(len(f) for f in self.figures) + 2
-        header = f"{'figure':<{width}}" + "".join(f"{v:>34}" for v in self.variants)
+        """A plain-text table of the estimates and the differences to the reference.
+
+        Cells read ``mean [low, high]`` (95 % interval); a single replication has no
+        interval.
+        """
         others = [v for v in self.variants if v != self.reference]
-        header += "".join(f"{'Δ ' + v + ' − ' + self.reference:>40}" for v in others)
-        lines = [header, "-" * len(header)]
+        headers = ["figure", *self.variants, *(f"{v} - {self.reference}" for v in others)]
+        rows = []
         for figure in self.figures:
-            row = f"{figure:<{width}}"
+            cells = [figure]
             for variant in self.variants:
                 estimate = self.estimates[variant].get(figure)
-                row += f"{str(estimate) if estimate else 'n/a':>34}"
+                cells.append(str(estimate) if estimate else "n/a")
             for variant in others:
                 difference = self.differences[variant].get(figure)
-                row += f"{str(difference) if difference else 'n/a':>40}"
-            lines.append(row)
+                cells.append(str(difference) if difference else "n/a")
+            rows.append(cells)
+        widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
+
+        def line(cells: list[str]) -> str:
+            return "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+            )
+
+        lines = [line(headers), "  ".join("-" * w for w in widths), *map(line, rows)]
         return "\n".join(lines)
 
     def to_columns(self) -> dict[str, list[Any]]:

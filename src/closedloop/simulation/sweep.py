@@ -69,7 +69,7 @@ def yiwu_variant(params: Mapping[str, Any]) -> tuple[Scenario, Policy]:
     Raises:
         ConfigurationError: for an unknown parameter.
     """
-    from closedloop.simulation.yiwu import yiwu_scenario
+    from closedloop.simulation.yiwu import YIWU_KNOBS, yiwu_scenario
 
     unknown = (
         set(params)
@@ -114,7 +114,7 @@ def yiwu_variant(params: Mapping[str, Any]) -> tuple[Scenario, Policy]:
                 Difficulty.DIFFICULT: _limit(difficult),
             },
         )
-    knobs = Knobs(**knob_values)
+    knobs = attrs.evolve(YIWU_KNOBS, **knob_values)
     name = params.get("policy", "downward_meetings")
     if name == "baseline":
         return scenario, Baseline(knobs=knobs)
