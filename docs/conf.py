@@ -63,7 +63,14 @@ nitpicky = False
 
 # -- optional pages ---------------------------------------------------------------------
 
-OPTIONAL_PAGES = ("simulation", "calibration", "howto-pm4py", "howto-open311")
+OPTIONAL_PAGES = (
+    "metrics",
+    "supervision",
+    "simulation",
+    "calibration",
+    "howto-pm4py",
+    "howto-open311",
+)
 """Pages listed in ``index.md`` that appear once they are written."""
 
 OPTIONAL_MODULES = {"api/interop": "closedloop.interop"}

@@ -206,6 +206,8 @@ def test_on_time_by_department_filters_and_labels(loop: cl.ClosedLoop) -> None:
     assert [t.get_text() for t in ax.get_yticklabels()] == ["city-economy"]
     ax = plot.on_time_by_department(loop, min_count=1, top=1, descending=False)
     assert widths(ax) == [0.5]
+    ax = plot.on_time_by_department(loop, min_count=1, include=lambda d: "economy" not in d)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["city-construction"]
     departments = cl.Departments.from_rows(
         [
             {

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -377,6 +377,7 @@ def on_time_by_department(
     min_count: int = 5,
     top: int | None = None,
     descending: bool = True,
+    include: Callable[[str], bool] | None = None,
     departments: Departments | None = None,
     calendar: WorkCalendar | None = None,
     ax: Axes | None = None,
@@ -391,6 +392,8 @@ def on_time_by_department(
         top: draw only the first ``top`` departments of the ranking (None: all).
         descending: best first (True) or worst first (False); with ``top``, this picks
             the best or the worst.
+        include: keep only the departments for which ``include(id)`` is true (e.g.
+            ``lambda d: not d.endswith("/committee")`` leaves out village committees).
         departments: a registry to label bars with department names instead of ids.
         calendar: the working-day calendar (see the module docs).
         ax: the axes to draw on (None: a new figure).
@@ -416,7 +419,7 @@ def on_time_by_department(
             _events(source, feature), calendar=_calendar(source, calendar), by="department"
         )
     ranked = rank(metrics.issues.rows, "on_time_rate", min_count=min_count, descending=descending)
-    ranked = [r for r in ranked if r.key != ("-",)]
+    ranked = [r for r in ranked if r.key != ("-",) and (include is None or include(r.key[0]))]
     if top is not None:
         ranked = ranked[: max(top, 0)]
     height = max(3.0, 0.3 * len(ranked) + 1.2)
