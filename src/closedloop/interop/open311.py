@@ -61,7 +61,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Final, TypeAlias
 
@@ -301,6 +301,8 @@ def _number(value: object, bound: float) -> str | None:
 def _id_text(value: object) -> tuple[str | None, str | None]:
     if isinstance(value, bool) or not isinstance(value, str | int):
         return None, f"must be text or a whole number, got {type(value).__name__}"
+    if isinstance(value, int) and abs(value) >= 10**100:
+        return None, "is too large a number for an id"
     text = str(value) if isinstance(value, int) else value
     if not text.strip():
         return None, "is empty"
@@ -550,7 +552,7 @@ def _run(
 
 
 def validate_open311(
-    requests: Sequence[Mapping[str, Any]],
+    requests: Iterable[object],
     *,
     hierarchy: Any,
     default_unit: str | None = None,
@@ -573,7 +575,7 @@ def validate_open311(
 
 
 def from_open311(
-    requests: Sequence[Mapping[str, Any]],
+    requests: Iterable[object],
     *,
     hierarchy: Any,
     default_unit: str | None = None,
