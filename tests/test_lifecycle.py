@@ -325,3 +325,12 @@ def test_the_documented_diagram_is_the_generated_one() -> None:
     assert "archived [shape=doublecircle]" in dot
     with pytest.raises(cl.ConfigurationError):
         cl.lifecycle_diagram("svg")
+
+
+def test_the_evaluator_is_never_the_resolver_even_without_access_rules() -> None:
+    loop = in_progress()
+    resolver = world.STAFF["city-construction"]
+    loop.do(ResolveIssue("q1"), resolver, at(2025, 10, 9))
+    context = world.context(resolver, at(2025, 10, 9))._replace(access=cl.Unrestricted())
+    with pytest.raises(cl.PermissionDeniedError, match="never the resolver"):
+        decide(EvaluateResolution("q1", "third_party", True), loop.state, context)

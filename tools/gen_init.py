@@ -27,6 +27,7 @@ MODULES = [
     "closedloop.service",
     "closedloop.meetings",
     "closedloop.supervision",
+    "closedloop.taskforces",
     "closedloop.evaluation",
     "closedloop.metrics",
     "closedloop.simulation",

@@ -639,6 +639,14 @@ def _evaluate(command: EvaluateResolution, state: IssueState, ctx: Context) -> l
         raise CommandError(f"issue {state.issue_id!r}: a score lies in [0, 100], got {score!r}")
     if not isinstance(command.satisfied, bool):
         raise CommandError(f"issue {state.issue_id!r}: satisfied is True or False")
+    actor = ctx.actor
+    if actor.id == state.resolved_by or (
+        actor.department is not None and actor.department == state.resolving_department
+    ):
+        # Separation of duties holds whatever the authorizer: nobody marks their own work.
+        raise PermissionDeniedError(
+            actor.id, Action.EVALUATE.value, "an evaluator is never the resolver"
+        )
     _authorize(ctx, Action.EVALUATE, state)
     return [
         ResolutionEvaluated(
