@@ -38,4 +38,3 @@ TaskForceId = NewType("TaskForceId", str)
 
 EventId = NewType("EventId", str)
 """A client-generated event id (a UUID string)."""
-
