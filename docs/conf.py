@@ -48,7 +48,7 @@ autodoc_default_options = {
     "show-inheritance": True,
     "member-order": "bysource",
 }
-autodoc_typehints = "description"
+autodoc_typehints = "signature"
 autodoc_typehints_format = "short"
 autodoc_preserve_defaults = True
 autoclass_content = "class"
@@ -58,8 +58,11 @@ napoleon_use_ivar = True
 napoleon_attr_annotations = True
 
 # References that cannot be resolved (types named in annotations, the façade's
-# re-exports) are left as text rather than reported.
+# re-exports) are left as text rather than reported. Attribute names listed under
+# "Attributes:" become references too, and a name such as ``category`` belongs to
+# several classes: such ambiguous references are left unreported as well.
 nitpicky = False
+suppress_warnings = ["ref.python"]
 
 # -- optional pages ---------------------------------------------------------------------
 
@@ -97,12 +100,63 @@ def _drop_missing(app: Any, docname: str, source: list[str]) -> None:
     source[0] = "".join(line for line in lines if line.strip() not in _MISSING)
 
 
+def _is_header(line: str) -> bool:
+    text = line.strip()
+    return (
+        text.endswith(":")
+        and not text.endswith("::")
+        and not text.startswith((":", "..", "-", "*"))
+        and line == line.lstrip()
+    )
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _free_form_sections(
+    app: Any, what: str, name: str, obj: Any, options: Any, lines: list[str]
+) -> None:
+    """Show free-form docstring sections as preformatted text.
+
+    A docstring may group its prose under a heading of its own ("Counts:", "Rates (None
+    when ...):") with entries whose continuation lines are indented further. Napoleon
+    knows only its standard sections; reStructuredText would read the rest as broken
+    block quotes. Such a section (a heading line ending in a colon, then an indented
+    block with more than one indentation level) becomes a literal block.
+    """
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        block_end = index + 1
+        while block_end < len(lines) and (
+            not lines[block_end].strip() or _indent(lines[block_end]) > 0
+        ):
+            block_end += 1
+        body = [b for b in lines[index + 1 : block_end] if b.strip()]
+        before_is_blank = index == 0 or not lines[index - 1].strip()
+        if (
+            _is_header(line)
+            and before_is_blank
+            and body
+            and _indent(lines[index + 1]) > 0
+            and len({_indent(b) for b in body}) > 1
+        ):
+            lines[index] = line + ":"
+            lines.insert(index + 1, "")
+            index = block_end + 1
+        else:
+            index += 1
+
+
 def setup(app: Any) -> dict[str, Any]:
     from pygments.lexers.special import TextLexer
 
     # Mermaid diagrams (the lifecycle's) are shown as their text.
     app.add_lexer("mermaid", TextLexer)
     app.connect("source-read", _drop_missing)
+    # after napoleon (priority 500), so its own sections are already converted
+    app.connect("autodoc-process-docstring", _free_form_sections, priority=600)
     return {"parallel_read_safe": True}
 
 

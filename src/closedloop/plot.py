@@ -166,7 +166,8 @@ def backlog(
         hierarchy: needed only for ``by="level"``.
         ax: the axes to draw on (None: a new figure).
 
-    Returns the axes, with one line per group, labelled by the group value.
+    Returns:
+        The axes, with one line per group, labelled by the group value.
 
     Raises:
         ConfigurationError: for metrics without a period, or ``by`` that the given
@@ -325,8 +326,9 @@ def handling_time(
         max_days: the last bin; longer times are counted in it (None: the longest time).
         ax: the axes to draw on (None: a new figure).
 
-    Returns the axes: one bar per working day (stacked per group), and a dashed
-    vertical line at the median over all issues.
+    Returns:
+        The axes: one bar per working day (stacked per group), and a dashed vertical
+        line at the median over all issues.
     """
     feature = "closedloop.plot.handling_time"
     _require(feature)
@@ -398,9 +400,10 @@ def on_time_by_department(
         calendar: the working-day calendar (see the module docs).
         ax: the axes to draw on (None: a new figure).
 
-    Returns the axes: one bar per department (first in the ranking at the top), each
-    annotated with its number of resolutions, and a dotted line at the rate over all
-    issues.
+    Returns:
+        The axes: one bar per department (first in the ranking at the top), each
+        annotated with its number of resolutions, and a dotted line at the rate over
+        all issues.
 
     Raises:
         ConfigurationError: for metrics not grouped by department alone, or with a period.
@@ -492,8 +495,9 @@ def coordination_graph(
         seed: fixes the spring layout.
         ax: the axes to draw on (None: a new figure).
 
-    Returns the axes: the nodes are the first collection (sizes in ``get_sizes()``,
-    in sorted node order), the edges (widths by weight) the second.
+    Returns:
+        The axes: the nodes are the first collection (sizes in ``get_sizes()``, in
+        sorted node order), the edges (widths by weight) the second.
 
     Raises:
         ConfigurationError: for an unknown ``size_by`` or ``layout``.
@@ -596,8 +600,9 @@ def compare_variants(
         reference: the reference variant, drawn first (default: as :func:`compare` picks).
         ax: the axes to draw on (None: a new figure).
 
-    Returns the axes: one bar per variant (height the mean across replications) with
-    an error bar from the interval's low to high end (none with a single replication).
+    Returns:
+        The axes: one bar per variant (height the mean across replications) with an
+        error bar from the interval's low to high end (none with a single replication).
 
     Raises:
         ConfigurationError: when no variant has the figure.
