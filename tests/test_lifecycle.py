@@ -334,3 +334,21 @@ def test_the_evaluator_is_never_the_resolver_even_without_access_rules() -> None
     context = world.context(resolver, at(2025, 10, 9))._replace(access=cl.Unrestricted())
     with pytest.raises(cl.PermissionDeniedError, match="never the resolver"):
         decide(EvaluateResolution("q1", "third_party", True), loop.state, context)
+
+
+def test_notebook_views_escape_and_show_the_essentials() -> None:
+    loop = in_progress()
+    page = loop.issue._repr_html_()
+    assert "in_progress" in page
+    assert "city-construction" in page
+    hostile = Loop()
+    hostile.do(
+        RegisterIssue("q9", world.VILLAGE_A1, "housing", "simple", "<script>alert(1)</script>"),
+        world.CITIZEN,
+        at(2025, 9, 29),
+    )
+    shown = hostile.issue._repr_html_()
+    assert "<script>" not in shown
+    assert "&lt;script&gt;" in shown
+    assert "not registered" in Issue()._repr_html_()
+    assert "<table>" in world.HIERARCHY._repr_html_()

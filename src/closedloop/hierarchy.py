@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import html
 import io
 import json
 import operator
@@ -1076,6 +1077,18 @@ class Hierarchy:
     def __repr__(self) -> str:
         counts = " ".join(f"{name}={count}" for name, count in self.summary().items() if count)
         return f"<Hierarchy {self.root.name!r} ({self.root.id}), {len(self)} units: {counts}>"
+
+    def _repr_html_(self) -> str:
+        """A summary table for notebooks: the root, then units per level."""
+        rows = "".join(
+            f"<tr><td>{html.escape(name)}</td><td style='text-align:right'>{count:,}</td></tr>"
+            for name, count in self.summary().items()
+        )
+        root = html.escape(f"{self.root.name} ({self.root.id})")
+        return (
+            f"<table><caption>Hierarchy {root}: {len(self):,} units</caption>"
+            f"<tr><th>level</th><th>units</th></tr>{rows}</table>"
+        )
 
     # -- index-level access (for hot loops) --------------------------------------
 

@@ -84,6 +84,11 @@ class Issue:
         """Check the current state against the lifecycle's invariants."""
         check_invariants(self.state)
 
+    def _repr_html_(self) -> str:
+        if self._state is None:
+            return "<p>Issue (not registered)</p>"
+        return self._state._repr_html_()
+
     def __repr__(self) -> str:
         if self._state is None:
             return "<Issue (not registered)>"

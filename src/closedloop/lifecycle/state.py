@@ -17,6 +17,7 @@ attrs instance with this many fields.
 from __future__ import annotations
 
 import enum
+import html
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any, Final, NamedTuple
@@ -140,6 +141,27 @@ class IssueState(NamedTuple):
     """The deadline for which a DeadlineMissed fact was recorded."""
     withdrawn: WithdrawalReason | None = None
     closed_at: datetime | None = None
+
+    def _repr_html_(self) -> str:
+        """The issue as a small table, for notebooks."""
+        shown = (
+            ("status", self.status.value),
+            ("unit (origin)", f"{self.unit} ({self.origin_unit})"),
+            ("category / difficulty", f"{self.category} / {self.difficulty.value}"),
+            ("lead / co-handlers", f"{self.lead or '-'} / {', '.join(self.co_handlers) or '-'}"),
+            ("due", f"{self.due_at.isoformat() if self.due_at else '-'} ({self.policy or '-'})"),
+            ("cycle / version", f"{self.cycle} / {self.version}"),
+            (
+                "registered / updated",
+                f"{self.registered_at.isoformat()} / {self.updated_at.isoformat()}",
+            ),
+        )
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+            for k, v in shown
+        )
+        caption = f"{html.escape(self.title)} ({html.escape(self.issue_id)})"
+        return f"<table><caption>{caption}</caption>{rows}</table>"
 
     def is_overdue(self, at: datetime) -> bool:
         """Whether a running deadline is breached at ``at`` (a suspended issue is not)."""
