@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 import attrs
 
+from closedloop._enums import FastEnum
 from closedloop.errors import ConfigurationError, PermissionDeniedError, UnknownActorError
 from closedloop.ids import ActorId, DepartmentId, UnitId
 
@@ -57,12 +58,8 @@ __all__ = [
 ]
 
 
-class ActorKind(enum.Enum):
+class ActorKind(FastEnum):
     """The kinds of people and bodies that act in the loop."""
-
-    # Members are singletons: identity hashing is exact and avoids Enum's
-    # Python-level __hash__, which shows up in every dict lookup on a hot path.
-    __hash__ = object.__hash__
 
     OFFICIAL = "official"
     """An official of a unit (a city, town or village leader or cadre)."""
@@ -80,12 +77,8 @@ class ActorKind(enum.Enum):
     """The information system itself, e.g. observing deadlines."""
 
 
-class Action(enum.Enum):
+class Action(FastEnum):
     """What an actor may be allowed to do."""
-
-    # Members are singletons: identity hashing is exact and avoids Enum's
-    # Python-level __hash__, which shows up in every dict lookup on a hot path.
-    __hash__ = object.__hash__
 
     REGISTER = "register"
     ESCALATE = "escalate"

@@ -42,6 +42,7 @@ from typing import Any, Final, NamedTuple
 
 import attrs
 
+from closedloop._enums import FastEnum
 from closedloop.errors import ConfigurationError, DeadlineClockError, NaiveDatetimeError
 from closedloop.workdays import WorkCalendar
 
@@ -60,12 +61,8 @@ __all__ = [
 _END_OF_DAY: Final = time(23, 59, 59, 999_999)
 
 
-class Difficulty(enum.Enum):
+class Difficulty(FastEnum):
     """How hard an issue is, which sets its time limit."""
-
-    # Members are singletons: identity hashing is exact and avoids Enum's
-    # Python-level __hash__, which shows up in every dict lookup on a hot path.
-    __hash__ = object.__hash__
 
     SIMPLE = "simple"
     """简单: solved the same day under Yiwu's rule."""
@@ -80,12 +77,8 @@ class Difficulty(enum.Enum):
         return {"simple": "简单", "complex": "复杂", "difficult": "疑难"}[self.value]
 
 
-class LimitUnit(enum.Enum):
+class LimitUnit(FastEnum):
     """The unit a time limit is counted in."""
-
-    # Members are singletons: identity hashing is exact and avoids Enum's
-    # Python-level __hash__, which shows up in every dict lookup on a hot path.
-    __hash__ = object.__hash__
 
     SAME_DAY = "same_day"
     WORKING_DAYS = "working_days"

@@ -16,12 +16,12 @@ attrs instance with this many fields.
 
 from __future__ import annotations
 
-import enum
 import html
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any, Final, NamedTuple
 
+from closedloop._enums import FastEnum
 from closedloop.deadlines import Difficulty, TimeLimit
 from closedloop.errors import InvariantError
 from closedloop.ids import ActorId, DepartmentId, IssueId, UnitId
@@ -55,12 +55,8 @@ __all__ = [
 ]
 
 
-class Status(enum.Enum):
+class Status(FastEnum):
     """Where an issue stands in the loop."""
-
-    # Members are singletons: identity hashing is exact and avoids Enum's
-    # Python-level __hash__, which shows up in every dict lookup on a hot path.
-    __hash__ = object.__hash__
 
     REGISTERED = "registered"
     """登记: waiting to be assigned by its handling unit."""

@@ -24,18 +24,9 @@ import attrs
 from closedloop.deadlines import DeadlinePolicy
 from closedloop.errors import ConfigurationError
 from closedloop.meetings import HolidayRule, MonthlyCadence, OffDays, WeeklyCadence
+from closedloop.simulation.scenario import non_negative, probability
 
 __all__ = ["Baseline", "DownwardMeetings", "Knobs", "Policy"]
-
-
-def _probability(_instance: object, attribute: Any, value: float) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise ConfigurationError(f"{attribute.name} is a probability in [0, 1], got {value}")
-
-
-def _non_negative(_instance: object, attribute: Any, value: float) -> None:
-    if not value >= 0:
-        raise ConfigurationError(f"{attribute.name} must be >= 0, got {value}")
 
 
 def _optional_positive_int(_instance: object, attribute: Any, value: int | None) -> None:
@@ -67,15 +58,15 @@ class Knobs:
     """
 
     deadline_policy: DeadlinePolicy | None = None
-    supervision: float = attrs.field(default=0.8, validator=_probability)
-    supervision_after_days: int = attrs.field(default=2, validator=_non_negative)
-    supervision_speedup: float = attrs.field(default=0.5, validator=_probability)
-    accountability: float = attrs.field(default=0.3, validator=_probability)
-    sanction_share: float = attrs.field(default=23 / 53, validator=_probability)
-    deterrence: float = attrs.field(default=0.0, validator=_probability)
+    supervision: float = attrs.field(default=0.8, validator=probability)
+    supervision_after_days: int = attrs.field(default=2, validator=non_negative)
+    supervision_speedup: float = attrs.field(default=0.5, validator=probability)
+    accountability: float = attrs.field(default=0.3, validator=probability)
+    sanction_share: float = attrs.field(default=23 / 53, validator=probability)
+    deterrence: float = attrs.field(default=0.0, validator=probability)
     task_force_threshold: int | None = attrs.field(default=None, validator=_optional_positive_int)
-    task_force_window_days: int = attrs.field(default=20, validator=_non_negative)
-    task_force_speedup: float = attrs.field(default=0.3, validator=_probability)
+    task_force_window_days: int = attrs.field(default=20, validator=non_negative)
+    task_force_speedup: float = attrs.field(default=0.3, validator=probability)
 
 
 @attrs.frozen
@@ -129,10 +120,10 @@ class DownwardMeetings:
     city_rounds_per_month: int = attrs.field(default=1, validator=_optional_positive_int)
     max_agenda: int = attrs.field(default=12, validator=_optional_positive_int)
     max_attendees: int | None = attrs.field(default=None, validator=_optional_positive_int)
-    buck_passing_factor: float = attrs.field(default=0.2, validator=_probability)
-    handling_factor: float = attrs.field(default=0.8, validator=_non_negative)
+    buck_passing_factor: float = attrs.field(default=0.2, validator=probability)
+    handling_factor: float = attrs.field(default=0.8, validator=non_negative)
     skip_empty: bool = True
-    meeting_hours: float = attrs.field(default=2.5, validator=_non_negative)
+    meeting_hours: float = attrs.field(default=2.5, validator=non_negative)
 
     @property
     def name(self) -> str:

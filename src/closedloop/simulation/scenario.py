@@ -41,7 +41,8 @@ __all__ = [
 ]
 
 
-def _probability(_instance: object, attribute: Any, value: float) -> None:
+def probability(_instance: object, attribute: Any, value: float) -> None:
+    """attrs validator: a probability in [0, 1]."""
     if not 0.0 <= value <= 1.0:
         raise ConfigurationError(f"{attribute.name} is a probability in [0, 1], got {value}")
 
@@ -51,7 +52,8 @@ def _positive(_instance: object, attribute: Any, value: float) -> None:
         raise ConfigurationError(f"{attribute.name} must be > 0, got {value}")
 
 
-def _non_negative(_instance: object, attribute: Any, value: float) -> None:
+def non_negative(_instance: object, attribute: Any, value: float) -> None:
+    """attrs validator: a number >= 0."""
     if not value >= 0:
         raise ConfigurationError(f"{attribute.name} must be >= 0, got {value}")
 
@@ -103,8 +105,8 @@ class NeedModel:
 
     categories: Mapping[str, float] = attrs.field(converter=_weights)
     difficulties: Mapping[Difficulty, float] = attrs.field(converter=_difficulty_weights)
-    solved_locally: float = attrs.field(default=0.6, validator=_probability)
-    needs_city: float = attrs.field(default=0.3, validator=_probability)
+    solved_locally: float = attrs.field(default=0.6, validator=probability)
+    needs_city: float = attrs.field(default=0.3, validator=probability)
 
 
 def _mean_days(value: Mapping[Any, float]) -> Mapping[Difficulty, float]:
@@ -166,15 +168,15 @@ class BehaviourModel:
             rest by the reporter, or by a reform experience officer for a tenth of them).
     """
 
-    buck_passing: float = attrs.field(default=0.25, validator=_probability)
-    return_rate: float = attrs.field(default=0.08, validator=_probability)
-    visit_days: float = attrs.field(default=0.5, validator=_non_negative)
-    city_visit_days: float = attrs.field(default=1.0, validator=_non_negative)
-    revisit_days: float = attrs.field(default=2.0, validator=_non_negative)
-    satisfied_on_time: float = attrs.field(default=0.93, validator=_probability)
-    satisfied_late: float = attrs.field(default=0.7, validator=_probability)
-    evaluation_delay_days: float = attrs.field(default=2.0, validator=_non_negative)
-    third_party_share: float = attrs.field(default=0.5, validator=_probability)
+    buck_passing: float = attrs.field(default=0.25, validator=probability)
+    return_rate: float = attrs.field(default=0.08, validator=probability)
+    visit_days: float = attrs.field(default=0.5, validator=non_negative)
+    city_visit_days: float = attrs.field(default=1.0, validator=non_negative)
+    revisit_days: float = attrs.field(default=2.0, validator=non_negative)
+    satisfied_on_time: float = attrs.field(default=0.93, validator=probability)
+    satisfied_late: float = attrs.field(default=0.7, validator=probability)
+    evaluation_delay_days: float = attrs.field(default=2.0, validator=non_negative)
+    third_party_share: float = attrs.field(default=0.5, validator=probability)
 
 
 @attrs.frozen(eq=False)
