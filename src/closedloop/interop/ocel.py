@@ -14,9 +14,12 @@ Object types and ids
     a department can never share an id; :func:`closedloop_id` strips it.
 
 Event-to-object qualifiers
-    every event: its actor as ``actor`` (``evaluator`` on ``evaluate``); the issue it is
-    about as ``issue``. ``register``: the unit as ``raised-at``, the reporter as
-    ``reporter``. ``escalate``: ``escalated-from`` and ``handled-at`` (the unit above).
+    every event: the issue it is about as ``issue``; its actor as ``actor``
+    (``evaluator`` on ``evaluate``) unless a more specific role already names the same
+    actor (``reporter``, ``chair``, ``approved-by``, ``leader``): an event relates to an
+    object once, in its most specific role. ``register``: the unit as ``raised-at``,
+    the reporter as ``reporter``. ``escalate``: ``escalated-from`` and ``handled-at``
+    (the unit above).
     ``assign`` and ``reopen``: ``lead``, ``co-handler`` and the handling unit as
     ``handled-at``. ``accept``, ``resolve``, ``miss deadline``: the lead department as
     ``lead``. ``return``: ``returned-by``. ``transfer``: ``transferred-from``, ``lead``,
@@ -29,6 +32,7 @@ Event-to-object qualifiers
     ``addressed``. Accountability: ``subject``, ``unit``, ``department``, ``issue``,
     ``order``. Task forces: ``task force``, ``set-up-at``, ``leader``, ``member``,
     ``issue``, ``plan-unit``. Visits: ``from-unit``, ``to-unit``, ``visited``.
+    Events of other types relate to their issue and actor only.
 
 Object-to-object relationships
     issue ``raised-at`` unit; unit ``part-of`` its parent (with a hierarchy, up to the

@@ -163,20 +163,17 @@ def to_open311(
             raise ConfigurationError(
                 f"to_open311: item {index} is not an IssueState: {type(state).__name__}"
             )
-        request: dict[str, Any] = dict(extra.get(state.issue_id, {})) if extra else {}
         text = state.title + (f"\n\n{state.description}" if state.description else "")
-        request.update(
-            {
-                "service_request_id": state.issue_id,
-                "status": "open" if state.status.is_open else "closed",
-                "status_notes": _status_notes(state),
-                "service_name": (categories or {}).get(state.category, state.category),
-                "service_code": state.category,
-                "description": text,
-                "requested_datetime": iso(state.registered_at),
-                "updated_datetime": iso(state.updated_at),
-            }
-        )
+        request: dict[str, Any] = {
+            "service_request_id": state.issue_id,
+            "status": "open" if state.status.is_open else "closed",
+            "status_notes": _status_notes(state),
+            "service_name": (categories or {}).get(state.category, state.category),
+            "service_code": state.category,
+            "description": text,
+            "requested_datetime": iso(state.registered_at),
+            "updated_datetime": iso(state.updated_at),
+        }
         if state.lead is not None:
             request["agency_responsible"] = _agency(state.lead, departments)
         if state.due_at is not None:
@@ -194,6 +191,9 @@ def to_open311(
                 "cycle": state.cycle,
                 "reporter": state.reporter,
             }
+        if extra:
+            for key, value in extra.get(state.issue_id, {}).items():
+                request.setdefault(key, value)
         out.append(request)
     return out
 
@@ -364,6 +364,18 @@ def _unit_candidates(request: _Request, unit_of: UnitOf | None) -> str | None:
     return None
 
 
+def _no_unit(data: Mapping[str, Any], unit_of: UnitOf | None) -> str:
+    """Why no unit was found for a request."""
+    tried = [
+        f"{key} {data[key]!r}"
+        for key in _UNIT_KEYS
+        if isinstance(data.get(key), str | int) and not isinstance(data.get(key), bool)
+    ]
+    if isinstance(unit_of, Mapping) and tried:
+        return f"unit_of knows no unit for {', '.join(tried)}"
+    return "no unit: give unit_of or default_unit, or extended_attributes.unit"
+
+
 def _difficulty(request: _Request, difficulty: Any) -> Difficulty | None:
     extended = request.data.get("extended_attributes")
     if isinstance(extended, Mapping) and extended.get("difficulty") is not None:
@@ -466,9 +478,7 @@ def _check_request(
         unit = default_unit
     if unit is None:
         if not any(p.field == "unit" for p in request.problems[before:]):
-            request.problem(
-                "unit", "no unit: give unit_of or default_unit, or extended_attributes.unit"
-            )
+            request.problem("unit", _no_unit(data, unit_of))
     elif unit not in hierarchy:
         request.problem("unit", f"{_describe(unit)} is not a unit of the hierarchy")
     reporter = None
@@ -616,7 +626,6 @@ def from_open311(
         new_id=new_id,
     )
     if problems:
-        problems.sort(key=lambda p: (p.index, p.field or ""))
         shown = [f"  {p}" for p in problems[:_MAX_PROBLEMS_SHOWN]]
         if len(problems) > _MAX_PROBLEMS_SHOWN:
             shown.append(f"  ... and {len(problems) - _MAX_PROBLEMS_SHOWN} more")
