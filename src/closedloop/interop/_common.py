@@ -162,9 +162,16 @@ def stream_of(event: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+_PAYLOAD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def payload_fields(cls: type) -> tuple[str, ...]:
     """The names of an event class's own fields, beyond identity, stream, time and actor."""
-    return tuple(a.name for a in attrs.fields(cls) if a.name not in BASE_FIELDS)
+    known = _PAYLOAD_FIELDS.get(cls)
+    if known is None:
+        fields = attrs.fields(cast(Any, cls))
+        known = _PAYLOAD_FIELDS[cls] = tuple(a.name for a in fields if a.name not in BASE_FIELDS)
+    return known
 
 
 def is_scalar(value: object) -> bool:
@@ -209,6 +216,9 @@ def json_text(value: object) -> str:
     return json.dumps(jsonable(value), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
+_PLAIN: Final = (str, bool, int, float, datetime, date, time)
+
+
 def flatten(name: str, value: object, out: dict[str, Any]) -> None:
     """Put ``value`` into ``out`` under ``name`` the way tables hold payloads.
 
@@ -217,7 +227,9 @@ def flatten(name: str, value: object, out: dict[str, Any]) -> None:
     scalars becomes a list; a sequence of records (decisions, summons, facts) or a
     mapping becomes its JSON text.
     """
-    if is_scalar(value):
+    if value is None or isinstance(value, _PLAIN):
+        out[name] = value
+    elif isinstance(value, enum.Enum):
         out[name] = plain(value)
     elif attrs.has(type(value)):
         for a in _fields(value):

@@ -32,11 +32,11 @@ in the OCEL export.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Final
-from xml.sax.saxutils import quoteattr
 
 import attrs
 
@@ -129,17 +129,26 @@ def _element(key: str, value: Any) -> str | None:
         tag, text = "date", iso(value)
     else:
         tag, text = "string", str(value)
-    return f"<{tag} key={quoteattr(key)} value={quoteattr(_xml_text(text))}/>"
+    return f"<{tag} key={_attribute(key)} value={_attribute(text)}/>"
 
 
-def _xml_text(text: str) -> str:
-    """Text XML 1.0 can hold: characters it forbids are replaced by U+FFFD."""
-    return "".join(
-        c
-        if c in "\t\n\r" or ("\x20" <= c <= "\ud7ff") or ("\ue000" <= c <= "\ufffd") or c > "\uffff"
-        else "\ufffd"
-        for c in text
-    )
+_NOT_XML: Final = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_ESCAPES: Final = str.maketrans(
+    {
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        '"': "&quot;",
+        "\n": "&#10;",
+        "\r": "&#13;",
+        "\t": "&#9;",
+    }
+)
+
+
+def _attribute(text: str) -> str:
+    """``text`` as a quoted XML attribute value; characters XML 1.0 forbids become U+FFFD."""
+    return '"' + _NOT_XML.sub("\ufffd", text).translate(_ESCAPES) + '"'
 
 
 def write_xes(target: Target, events: Iterable[Any], *, lifecycle_only: bool = True) -> None:
@@ -157,7 +166,7 @@ def write_xes(target: Target, events: Iterable[Any], *, lifecycle_only: bool = T
         f'<log xes.version="1849-2016" xes.features="" xmlns="{_NS}">',
     ]
     lines.extend(
-        f"  <extension name={quoteattr(n)} prefix={quoteattr(p)} uri={quoteattr(u)}/>"
+        f"  <extension name={_attribute(n)} prefix={_attribute(p)} uri={_attribute(u)}/>"
         for n, p, u in _EXTENSIONS
     )
     lines.append('  <classifier name="Activity" keys="concept:name"/>')
