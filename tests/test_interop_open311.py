@@ -228,12 +228,24 @@ def test_every_problem_is_listed_at_once() -> None:
         load(requests)
 
 
-def test_a_refusing_unit_callable_is_a_problem_not_a_crash() -> None:
+def test_refusing_callables_are_problems_not_crashes() -> None:
     def refuse(request: Any) -> str:
         raise LookupError("no such street")
 
     problems = validate_open311([good()], hierarchy=world.HIERARCHY, unit_of=refuse)
     assert [(p.field, "no such street" in p.message) for p in problems] == [("unit", True)]
+
+    def unknown(request: Any) -> str:
+        return str(request["priority"])
+
+    problems = validate_open311(
+        [good()], hierarchy=world.HIERARCHY, default_unit=world.CITY, difficulty=unknown
+    )
+    assert [p.field for p in problems] == ["difficulty"]
+    with pytest.raises(cl.ConfigurationError):
+        validate_open311(
+            [good()], hierarchy=world.HIERARCHY, default_unit=world.CITY, difficulty=lambda r: "x"
+        )
 
 
 @pytest.mark.parametrize(

@@ -47,11 +47,13 @@ Import (:func:`from_open311`)
 
     Text must be valid Unicode without NUL characters; the description holds at most
     100,000 characters and any other text 1,000. The unit comes from ``unit_of`` (a
-    callable given the request, or a mapping looked up by ``jurisdiction_id``, then
-    ``address_string``, ``address``, ``address_id``), then from
-    ``extended_attributes.unit``, then from ``default_unit``; it must be a unit of the
-    hierarchy. The difficulty comes from ``extended_attributes.difficulty``, else from
-    ``difficulty`` (a value, or a callable given the request; default ``complex``).
+    callable given the request, which may raise ``LookupError`` or ``ValueError`` to
+    refuse it, or a mapping looked up by ``jurisdiction_id``, then ``address_string``,
+    ``address``, ``address_id``), then from ``extended_attributes.unit``, then from
+    ``default_unit``; it must be a unit of the hierarchy. The difficulty comes from
+    ``extended_attributes.difficulty``, else from ``difficulty`` (a value, or a callable
+    given the request that may refuse it the same way; default ``complex``). Problems
+    are listed in the order of the requests and, within one, of the rules above.
 
 :func:`to_open311_json` and :func:`from_open311_json` do the same with JSON text; the
 reader refuses duplicate keys, ``NaN`` and ``Infinity``, and nesting too deep to read.
@@ -388,7 +390,13 @@ def _difficulty(request: _Request, difficulty: Any) -> Difficulty | None:
                 "extended_attributes.difficulty", f"{_describe(given)} is not one of {allowed}"
             )
             return None
-    chosen = difficulty(request.data) if callable(difficulty) else difficulty
+    chosen = difficulty
+    if callable(difficulty):
+        try:
+            chosen = difficulty(request.data)
+        except (LookupError, ValueError, TypeError, ClosedLoopError) as exc:
+            request.problem("difficulty", f"no difficulty: {exc}")
+            return None
     try:
         return Difficulty(chosen)
     except ValueError:
@@ -605,7 +613,8 @@ def from_open311(
             from ``jurisdiction_id``/``address_string``/``address``/``address_id``
             values to unit ids.
         difficulty: the difficulty of requests that do not state one, or a callable
-            given the request.
+            given the request (which may raise ``LookupError`` or ``ValueError`` to
+            refuse it).
         categories: the known categories; other service codes are refused.
         new_id: makes issue ids for requests without a ``service_request_id`` (without
             it, the id is required).
