@@ -19,6 +19,7 @@ from closedloop.evaluation import (
     Verdict,
     current_evaluations,
 )
+from closedloop.ids import EventId, IssueId
 from closedloop.lifecycle import (
     AcceptAssignment,
     ArchiveIssue,
@@ -31,6 +32,7 @@ from closedloop.lifecycle import (
     IssueState,
     RegisterIssue,
     ReopenIssue,
+    ResolutionEvaluated,
     ResolveIssue,
     Status,
     decide,
@@ -224,9 +226,23 @@ def test_the_evaluator_is_never_the_resolver() -> None:
     resolver = world.STAFF["city-economy"]
     with pytest.raises(cl.PermissionDeniedError, match="never"):
         case.do(rule.evaluation("i", "third_party", verdict="satisfied"), resolver)
-    # A log written without access rules may hold one: the rule leaves it out.
+    # Not even without access rules: the lifecycle itself refuses.
     loose = Case("simple", access=Unrestricted())
-    (own,) = loose.do(rule.evaluation("i", "third_party", verdict="satisfied"), resolver)
+    with pytest.raises(cl.PermissionDeniedError, match="never the resolver"):
+        loose.do(rule.evaluation("i", "third_party", verdict="satisfied"), resolver)
+    # A log from elsewhere may still hold one (folding does not judge rights): the
+    # rule leaves it out.
+    own = ResolutionEvaluated(
+        event_id=EventId("forged"),
+        issue_id=IssueId("i"),
+        version=loose.current.version + 1,
+        occurred_at=loose.now + timedelta(minutes=30),
+        actor=resolver.id,
+        evaluator_kind=EvaluatorKind.THIRD_PARTY,
+        satisfied=True,
+    )
+    loose.state = evolve(loose.state, own)
+    loose.history.append(own)
     decision = rule.decide(loose.current, loose.history)
     assert decision.outcome is EvaluationOutcome.WAIT
     assert decision.ignored == (own.event_id,)
