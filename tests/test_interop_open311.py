@@ -378,3 +378,18 @@ def test_arbitrary_json_gets_only_documented_errors(value: Any) -> None:
 def test_arbitrary_text_gets_only_documented_errors(text: str) -> None:
     with contextlib.suppress(cl.DecodeError):
         from_open311_json(text, hierarchy=world.HIERARCHY, default_unit=world.CITY)
+
+
+def test_a_failed_import_lists_its_problems_as_values() -> None:
+    import closedloop as cl
+    from closedloop.interop import from_open311
+    from tests import world
+
+    bad = [
+        {"service_request_id": "a"},
+        {"service_code": "roads", "service_request_id": "b", "requested_datetime": "soon"},
+    ]
+    with pytest.raises(cl.ImportValidationError) as caught:
+        from_open311(bad, hierarchy=world.HIERARCHY, default_unit=world.CITY)
+    assert isinstance(caught.value, cl.DecodeError)
+    assert {p.index for p in caught.value.problems} == {0, 1}

@@ -37,12 +37,14 @@ The tree::
     └── StoreError
         ├── ConcurrencyError                   the stream moved on since it was read
         ├── DecodeError (ValueError)           a stored or received record that does not decode
+        │   └── ImportValidationError          an import batch with problems (all listed)
         └── StoreClosedError                   the store was used after close()
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 __all__ = [
     "CalendarError",
@@ -56,6 +58,7 @@ __all__ = [
     "DecodeError",
     "DepartmentError",
     "HierarchyError",
+    "ImportValidationError",
     "InvalidAdminCodeError",
     "InvalidHierarchyError",
     "InvariantError",
@@ -313,3 +316,15 @@ class DecodeError(StoreError, ValueError):
 
 class StoreClosedError(StoreError):
     """The store was used after it was closed."""
+
+
+class ImportValidationError(DecodeError):
+    """A batch of outside records (e.g. Open311 requests) failed validation; nothing was imported.
+
+    Attributes:
+        problems: every problem found, in record order; each names the record and field.
+    """
+
+    def __init__(self, message: str, problems: Sequence[Any]) -> None:
+        self.problems: tuple[Any, ...] = tuple(problems)
+        super().__init__(message)

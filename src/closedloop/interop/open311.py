@@ -70,7 +70,12 @@ from typing import Any, Final, TypeAlias
 import attrs
 
 from closedloop.deadlines import Difficulty
-from closedloop.errors import ClosedLoopError, ConfigurationError, DecodeError
+from closedloop.errors import (
+    ClosedLoopError,
+    ConfigurationError,
+    DecodeError,
+    ImportValidationError,
+)
 from closedloop.ids import ActorId, IssueId, UnitId
 from closedloop.interop._common import iso
 from closedloop.lifecycle.commands import RegisterIssue
@@ -620,8 +625,9 @@ def from_open311(
             it, the id is required).
 
     Raises:
-        DecodeError: listing every problem of every request (nothing is imported), or
-            when ``requests`` is not a list.
+        ImportValidationError: listing every problem of every request in its
+            ``problems`` (nothing is imported); a :class:`DecodeError`.
+        DecodeError: when ``requests`` is not a list.
         ConfigurationError: for unusable options (no hierarchy, an unknown default
             unit, an unknown difficulty).
     """
@@ -638,9 +644,10 @@ def from_open311(
         shown = [f"  {p}" for p in problems[:_MAX_PROBLEMS_SHOWN]]
         if len(problems) > _MAX_PROBLEMS_SHOWN:
             shown.append(f"  ... and {len(problems) - _MAX_PROBLEMS_SHOWN} more")
-        raise DecodeError(
+        raise ImportValidationError(
             f"{len(problems)} problem(s) in {len({p.index for p in problems})} Open311 "
-            f"request(s); nothing was imported:\n" + "\n".join(shown)
+            f"request(s); nothing was imported:\n" + "\n".join(shown),
+            problems,
         )
     return imported
 
