@@ -163,9 +163,35 @@ def _difficulty(value: Any) -> Difficulty:
         raise CommandError(f"unknown difficulty {value!r}; allowed: {allowed}") from None
 
 
+def _evaluator_kind(value: Any) -> EvaluatorKind:
+    try:
+        return EvaluatorKind(value)
+    except ValueError:
+        allowed = ", ".join(k.value for k in EvaluatorKind)
+        raise CommandError(f"unknown evaluator kind {value!r}; allowed: {allowed}") from None
+
+
+def _withdrawal_reason(value: Any) -> WithdrawalReason:
+    try:
+        return WithdrawalReason(value)
+    except ValueError:
+        allowed = ", ".join(r.value for r in WithdrawalReason)
+        raise CommandError(f"unknown withdrawal reason {value!r}; allowed: {allowed}") from None
+
+
+def _text(value: str) -> str:
+    if not isinstance(value, str):
+        raise CommandError(f"expected text, got {type(value).__name__}: {value!r}")
+    return value
+
+
+def _optional_text(value: str | None) -> str | None:
+    return None if value is None else _text(value)
+
+
 def _departments(value: Iterable[str]) -> tuple[DepartmentId, ...]:
-    if isinstance(value, str):
-        raise CommandError("co_handlers is a list of department ids, not one string")
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise CommandError(f"co_handlers is a list of department ids, got {value!r}")
     return tuple(dict.fromkeys(DepartmentId(_text_id(v)) for v in value))
 
 
@@ -177,10 +203,10 @@ class RegisterIssue(Command):
     EVENT: ClassVar[type[IssueEvent]] = IssueRegistered
 
     unit: UnitId = attrs.field(converter=_unit_id)
-    category: str
+    category: str = attrs.field(converter=_text)
     difficulty: Difficulty = attrs.field(converter=_difficulty)
-    title: str
-    description: str = ""
+    title: str = attrs.field(converter=_text)
+    description: str = attrs.field(default="", converter=_text)
     reporter: ActorId | None = attrs.field(default=None, converter=_optional_actor)
 
 
@@ -191,7 +217,7 @@ class EscalateIssue(Command):
     ACTION: ClassVar[Action] = Action.ESCALATE
     EVENT: ClassVar[type[IssueEvent]] = IssueEscalated
 
-    reason: str = ""
+    reason: str = attrs.field(default="", converter=_text)
     to_unit: UnitId | None = attrs.field(default=None, converter=_optional_unit)
     """Must be the parent when given; it exists to make the intent explicit."""
 
@@ -222,7 +248,7 @@ class ReturnAssignment(Command):
     ACTION: ClassVar[Action] = Action.RETURN
     EVENT: ClassVar[type[IssueEvent]] = AssignmentReturned
 
-    reason: str
+    reason: str = attrs.field(converter=_text)
 
 
 @attrs.frozen
@@ -234,7 +260,7 @@ class TransferIssue(Command):
 
     to_department: DepartmentId = attrs.field(converter=_department_id)
     co_handlers: tuple[DepartmentId, ...] = attrs.field(default=(), converter=_departments)
-    reason: str = ""
+    reason: str = attrs.field(default="", converter=_text)
 
 
 @attrs.frozen
@@ -244,7 +270,7 @@ class SuspendIssue(Command):
     ACTION: ClassVar[Action] = Action.SUSPEND
     EVENT: ClassVar[type[IssueEvent]] = IssueSuspended
 
-    reason: str = ""
+    reason: str = attrs.field(default="", converter=_text)
 
 
 @attrs.frozen
@@ -263,7 +289,7 @@ class ExtendDeadline(Command):
     EVENT: ClassVar[type[IssueEvent]] = DeadlineExtended
 
     amount: int
-    reason: str = ""
+    reason: str = attrs.field(default="", converter=_text)
 
 
 @attrs.frozen
@@ -273,7 +299,7 @@ class ResolveIssue(Command):
     ACTION: ClassVar[Action] = Action.RESOLVE
     EVENT: ClassVar[type[IssueEvent]] = IssueResolved
 
-    summary: str = ""
+    summary: str = attrs.field(default="", converter=_text)
 
 
 @attrs.frozen
@@ -286,10 +312,10 @@ class EvaluateResolution(Command):
     ACTION: ClassVar[Action] = Action.EVALUATE
     EVENT: ClassVar[type[IssueEvent]] = ResolutionEvaluated
 
-    evaluator_kind: EvaluatorKind = attrs.field(converter=EvaluatorKind)
+    evaluator_kind: EvaluatorKind = attrs.field(converter=_evaluator_kind)
     satisfied: bool
     score: float | None = None
-    comment: str = ""
+    comment: str = attrs.field(default="", converter=_text)
 
 
 @attrs.frozen
@@ -299,7 +325,7 @@ class ReopenIssue(Command):
     ACTION: ClassVar[Action] = Action.REOPEN
     EVENT: ClassVar[type[IssueEvent]] = IssueReopened
 
-    reason: str = ""
+    reason: str = attrs.field(default="", converter=_text)
     lead: DepartmentId | None = attrs.field(default=None, converter=_optional_department)
 
 
@@ -318,9 +344,9 @@ class WithdrawIssue(Command):
     ACTION: ClassVar[Action] = Action.WITHDRAW
     EVENT: ClassVar[type[IssueEvent]] = IssueWithdrawn
 
-    reason: WithdrawalReason = attrs.field(converter=WithdrawalReason)
-    merged_into: str | None = None
-    note: str = ""
+    reason: WithdrawalReason = attrs.field(converter=_withdrawal_reason)
+    merged_into: str | None = attrs.field(default=None, converter=_optional_text)
+    note: str = attrs.field(default="", converter=_text)
 
 
 @attrs.frozen
