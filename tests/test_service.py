@@ -205,3 +205,53 @@ def test_default_ids_are_time_ordered_uuid7() -> None:
     parsed = uuid.UUID(ids[0])
     assert parsed.version == 7
     assert parsed.variant == uuid.RFC_4122
+
+
+def test_a_city_meeting_at_a_town_assigns_its_demand_list_on_the_spot() -> None:
+    clock = cl.FixedClock(at(2025, 3, 3, 9))
+    store = cl.MemoryEventStore()
+    service = cl.ClosedLoop(
+        hierarchy=YIWU,
+        store=store,
+        departments=yiwu_departments(),
+        matrix=yiwu_responsibility_matrix(),
+        clock=clock,
+    )
+    town_leader = cl.Actor("fotang-leader", cl.ActorKind.OFFICIAL, unit=FOTANG)
+    city_leader = cl.Actor("city-leader", cl.ActorKind.OFFICIAL, unit="330782")
+    (credit,) = service.register(
+        town_leader,
+        unit=FOTANG,
+        category="enterprise_finance",
+        difficulty="complex",
+        title="a firm's credit cut to a tenth",
+    )
+    service.escalate(town_leader, credit.issue_id, reason="needs the city's banks")
+    demand = service.demand_list(FOTANG)
+    assert demand.issue_ids == (credit.issue_id,)
+    clock.advance(timedelta(days=1))
+    held, events = service.hold_meeting(city_leader, host=FOTANG)
+    assert held.host_unit == FOTANG
+    assert held.agenda == (credit.issue_id,)
+    assert any(a.endswith("/economy") for a in held.attendees)
+    assert [type(e).__name__ for e in events] == ["IssueAssigned", "AssignmentAccepted"]
+    state = service.issue(credit.issue_id)
+    assert state.status is cl.Status.IN_PROGRESS
+    assert state.lead in held.attendees
+    metrics = service.metrics()
+    assert metrics.total.registered == 1
+
+
+def test_a_meeting_not_one_level_down_records_nothing() -> None:
+    service = cl.ClosedLoop(
+        hierarchy=YIWU,
+        departments=yiwu_departments(),
+        matrix=yiwu_responsibility_matrix(),
+        clock=cl.FixedClock(at(2025, 3, 3, 9)),
+    )
+    village = YIWU.children(FOTANG)[0].id
+    city_leader = cl.Actor("city-leader", cl.ActorKind.OFFICIAL, unit="330782")
+    before = service.store.last_position()
+    with pytest.raises(cl.NotOneLevelDownError):
+        service.hold_meeting(city_leader, host=village, agenda=[])
+    assert service.store.last_position() == before

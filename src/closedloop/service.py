@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -63,6 +63,19 @@ from closedloop.lifecycle.commands import (
 )
 from closedloop.lifecycle.events import EvaluatorKind, IssueEvent, WithdrawalReason
 from closedloop.lifecycle.state import IssueState, evolve
+from closedloop.meetings import (
+    AgendaNeed,
+    DemandItem,
+    DemandList,
+    MeetingContext,
+    MeetingDecision,
+    MeetingHeld,
+    compile_demand_list,
+    decisions_as_planned,
+    plan_attendees,
+)
+from closedloop.meetings import hold_meeting as decide_meeting
+from closedloop.metrics import Metrics, compute_metrics
 from closedloop.store.base import AppendResult, EventStore, ExpectedVersion
 from closedloop.store.memory import MemoryEventStore
 from closedloop.store.projections import IssueProjection, OverdueIssue
@@ -71,6 +84,7 @@ from closedloop.workdays import WorkCalendar
 if TYPE_CHECKING:
     from closedloop.departments import Departments, ResponsibilityMatrix, Route, Router
     from closedloop.hierarchy import Hierarchy
+
 
 __all__ = ["Clock", "ClosedLoop", "FixedClock", "SystemClock", "TimeOrderedIds"]
 
@@ -185,6 +199,7 @@ class ClosedLoop:
 
             self.router = Router(matrix, hierarchy, departments)
         self._actors: dict[str, Actor] = {}
+        self._staff_by_department: dict[str, Actor] | None = None
         actors = getattr(self.access, "actors", None)
         if actors is not None:
             self._actors.update(actors)
@@ -226,6 +241,7 @@ class ClosedLoop:
         """Make actors known by id, so commands can name them by their id."""
         for actor in actors:
             self._actors[actor.id] = actor
+        self._staff_by_department = None
 
     def _actor(self, actor: ActorLike) -> Actor:
         if isinstance(actor, Actor):
@@ -499,6 +515,151 @@ class ClosedLoop:
             events.extend(self.execute(ObserveDeadline(issue_id), actor, at=when))
         return events
 
+    # -- downward meetings ------------------------------------------------------------
+
+    def demand_list(
+        self,
+        host: str,
+        *,
+        convener: str | None = None,
+        at: datetime | None = None,
+        flagged: Sequence[str] = (),
+        notes: Mapping[str, str | Mapping[str, str]] | None = None,
+        max_items: int | None = None,
+    ) -> DemandList:
+        """需求清单: the open problems at or below ``host`` that need the convener's level.
+
+        ``convener`` defaults to the host's parent. Items are routed with the
+        responsibility matrix when the service has one (see
+        :func:`~closedloop.meetings.compile_demand_list` for the selection and order).
+        """
+        self._catch_up()
+        upper = convener if convener is not None else self._parent_of(host)
+        return compile_demand_list(
+            host,
+            upper,
+            self._projection.open_issues(),
+            at=at if at is not None else self.clock.now(),
+            calendar=self.calendar,
+            hierarchy=self.hierarchy,
+            router=self.router,
+            policy=self.policy,
+            flagged=flagged,
+            notes=notes,
+            max_items=max_items,
+        )
+
+    def _parent_of(self, unit: str) -> str:
+        parent = self.hierarchy.parent(unit)
+        if parent is None:
+            raise ConfigurationError(f"unit {unit!r} is the root: nobody convenes above it")
+        return parent.id
+
+    def hold_meeting(
+        self,
+        actor: ActorLike,
+        *,
+        host: str,
+        agenda: DemandList | Sequence[DemandItem] | None = None,
+        attendees: Sequence[str] | None = None,
+        decisions: Sequence[MeetingDecision] | None = None,
+        must_bring: Sequence[str] = (),
+        max_attendees: int | None = None,
+        accept_on_site: bool = True,
+        meeting_id: str | None = None,
+        duration_minutes: int | None = None,
+        at: datetime | None = None,
+    ) -> tuple[MeetingHeld, list[IssueEvent]]:
+        """下沉一级开会: hold a downward meeting at ``host`` and carry out its decisions.
+
+        The convener is ``actor``'s unit; ``host`` must be one level below it. The
+        agenda defaults to the host's demand list; the attendees to the attendee
+        planner's choice for it (with ``must_bring`` and ``max_attendees``); the
+        decisions to assigning every covered problem to the departments seated for it.
+        Every implied lifecycle command is first checked against the current states;
+        only when all pass is the meeting recorded and are the commands executed, so a
+        refusal leaves nothing half-done. With ``accept_on_site`` the lead departments,
+        who were at the table, accept their assignments at once.
+
+        Returns the ``MeetingHeld`` event and the issue events the decisions produced.
+        """
+        who = self._actor(actor)
+        when = at if at is not None else self.clock.now()
+        convener = who.unit if who.unit is not None else self._parent_of(host)
+        if agenda is None:
+            agenda = self.demand_list(host, convener=convener, at=when)
+        items = list(agenda.items if isinstance(agenda, DemandList) else agenda)
+        if attendees is None or decisions is None:
+            needs = [
+                AgendaNeed.from_route(i.issue_id, i.route) for i in items if i.route is not None
+            ]
+            plan = plan_attendees(needs, must_bring=must_bring, max_size=max_attendees)
+            if attendees is None:
+                attendees = plan.departments
+            if decisions is None:
+                decisions = decisions_as_planned(plan)
+        context = MeetingContext(
+            who, when, self.hierarchy, self._event_id, self.access, self.calendar, self.departments
+        )
+        outcome = decide_meeting(
+            meeting_id if meeting_id is not None else f"meeting-{self._new_id()}",
+            None,
+            attendees=attendees,
+            context=context,
+            decisions=decisions,
+            agenda=[i.issue_id for i in items],
+            host_unit=host,
+            convener_unit=convener,
+            duration_minutes=duration_minutes,
+            handling_units={i.issue_id: i.unit for i in items},
+        )
+        steps = [
+            (
+                item.command,
+                who if item.acting_department is None else self._staff(item.acting_department),
+            )
+            for item in outcome.commands
+        ]
+        self._dry_run(steps, when)
+        self.record([outcome.event])
+        events: list[IssueEvent] = []
+        for command, by in steps:
+            events.extend(self.execute(command, by, at=when))
+            if accept_on_site and isinstance(command, AssignIssue):
+                events.extend(
+                    self.execute(
+                        AcceptAssignment(command.issue_id), self._staff(command.lead), at=when
+                    )
+                )
+        return outcome.event, events
+
+    def _staff(self, department: str) -> Actor:
+        """The actor who acts for ``department`` at a meeting (a known one if any)."""
+        if self._staff_by_department is None:
+            self._staff_by_department = {}
+            for candidate in self._actors.values():
+                if candidate.department is not None:
+                    self._staff_by_department.setdefault(candidate.department, candidate)
+        known = self._staff_by_department.get(department)
+        if known is not None:
+            return known
+        unit = self.departments.get(department).unit if self.departments is not None else None
+        return Actor(
+            ActorId(f"staff:{department}"),
+            ActorKind.DEPARTMENT_STAFF,
+            unit=unit,
+            department=department,
+        )
+
+    def _dry_run(self, steps: Sequence[tuple[Command, Actor]], when: datetime) -> None:
+        """Decide every step against provisional states, changing nothing."""
+        states: dict[str, IssueState | None] = {}
+        for command, by in steps:
+            state = states.get(command.issue_id, self._projection.get(command.issue_id))
+            for event in decide(command, state, self._context(by, when)):
+                state = evolve(state, event)
+            states[command.issue_id] = state
+
     # -- queries ----------------------------------------------------------------------
 
     @property
@@ -547,6 +708,19 @@ class ClosedLoop:
             self.calendar,
             warnings=self.warnings,
             minimum=minimum,
+        )
+
+    def metrics(
+        self,
+        *,
+        by: str | Sequence[str] = (),
+        period: str | None = None,
+        at: datetime | None = None,
+    ) -> Metrics:
+        """The metrics of the whole log (see :func:`closedloop.metrics.compute_metrics`)."""
+        events = (recorded.event for recorded in self.store.read_all())
+        return compute_metrics(
+            events, calendar=self.calendar, by=by, period=period, at=at, hierarchy=self.hierarchy
         )
 
     def backlog(self, *, by: str = "status") -> dict[str, int]:

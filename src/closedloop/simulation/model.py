@@ -57,17 +57,15 @@ from closedloop.lifecycle.commands import (
     ResolveIssue,
     ReturnAssignment,
 )
-from closedloop.lifecycle.events import EvaluatorKind, IssueEvent
+from closedloop.lifecycle.events import EvaluatorKind, IssueAssigned, IssueEvent
 from closedloop.lifecycle.state import IssueState, Status
 from closedloop.meetings import (
     AgendaNeed,
     DecisionKind,
     DemandItem,
-    MeetingContext,
     MeetingDecision,
     compile_demand_list,
     decisions_as_planned,
-    hold_meeting,
     plan_attendees,
     plan_monthly_visits,
     priority_key,
@@ -765,47 +763,30 @@ class Simulation:
     ) -> None:
         policy = self.policy
         assert isinstance(policy, DownwardMeetings)
-        leader = ActorId(f"official:{convener}")
-        context = MeetingContext(
-            self.actors[leader], at, self.hierarchy, self._ids.event, self.access, self.calendar
-        )
-        outcome = hold_meeting(
-            self._ids.meeting(),
-            None,
+        held, events = self.service.hold_meeting(
+            self.actors[ActorId(f"official:{convener}")],
+            host=host,
+            agenda=agenda,
             attendees=attendees,
-            context=context,
             decisions=decisions,
-            agenda=[i.issue_id for i in agenda],
-            host_unit=host,
-            convener_unit=convener,
+            meeting_id=self._ids.meeting(),
             duration_minutes=int(policy.meeting_hours * 60),
-            handling_units={i.issue_id: i.unit for i in agenda},
+            at=at,
         )
-        self._record([outcome.event])
+        apply = self.metrics.apply
+        apply(held)
+        for event in events:
+            apply(event)
         self.counters[f"meetings_{kind}"] += 1
         self.counters["leader_hours"] += policy.meeting_hours
         self.counters["department_hours"] += policy.meeting_hours * len(attendees)
-        assigned: set[IssueId] = set()
-        for item in outcome.commands:
-            command = item.command
-            actor = (
-                leader
-                if item.acting_department is None
-                else ActorId(f"staff:{item.acting_department}")
-            )
-            self._do(command, actor, at)
-            if isinstance(command, AssignIssue):
-                assigned.add(command.issue_id)
-        for issue_id in sorted(assigned):
-            case = self.cases[issue_id]
-            case.decided_at_meeting = True
-            case.handling_factor = policy.handling_factor
-            state = self._state(issue_id)
-            assert state.lead is not None
-            # The departments were at the table: the lead accepts on the spot.
-            self._do(AcceptAssignment(issue_id), ActorId(f"staff:{state.lead}"), at)
-            self._watch_deadline(case)
-            self._enqueue(case, state.lead)
+        for event in events:
+            if isinstance(event, IssueAssigned):
+                case = self.cases[event.issue_id]
+                case.decided_at_meeting = True
+                case.handling_factor = policy.handling_factor
+                self._watch_deadline(case)
+                self._enqueue(case, event.lead)
 
 
 # -- helpers ------------------------------------------------------------------------------
