@@ -27,6 +27,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 sys.path.insert(0, str(Path(__file__).parent))
 
 from _util import environment, print_table
@@ -40,19 +42,38 @@ MINUTES_PER_DAY = 1440
 
 
 def scenario_for(issues: int) -> Any:
-    """The Yiwu scenario over about three months, with a rate that gives ``issues``."""
+    """The Yiwu scenario over about three months, with a rate that gives ``issues``.
+
+    Departments' capacity (and, in ``policy_for``, meetings' agenda) grow with the rate,
+    so the load stays what it is in the calibrated scenario and problems flow through
+    rather than pile up in queues.
+    """
     base = yiwu_scenario()
     days_worked = 61  # working days from June to August 2019
     villages = sum(1 for u in base.hierarchy if not base.hierarchy.children(u.id))
     rate = issues / (villages * days_worked)
-    arrivals = base.arrivals.__class__(rate=rate, seasonality=(1.0,) * 12)
-    return base.with_changes(arrivals=arrivals, end=date(2019, 8, 31), meeting_pauses=())
+    arrivals = attrs.evolve(base.arrivals, rate=rate, seasonality=(1.0,) * 12)
+    capacity = max(
+        base.handling.capacity, round(base.handling.capacity * rate / base.arrivals.rate)
+    )
+    handling = attrs.evolve(base.handling, capacity=capacity)
+    return base.with_changes(
+        arrivals=arrivals, handling=handling, end=date(2019, 8, 31), meeting_pauses=()
+    )
+
+
+def policy_for(issues: int) -> DownwardMeetings:
+    """Downward meetings whose agendas grow with the number of problems."""
+    base = DownwardMeetings()
+    return attrs.evolve(
+        base, max_agenda=max(base.max_agenda, round(base.max_agenda * issues / 3000))
+    )
 
 
 def run_closedloop(issues: int, *, keep_events: bool) -> tuple[float, int, int]:
     """Seconds, issues simulated and events produced."""
     scenario = scenario_for(issues)
-    simulation = Simulation(scenario, DownwardMeetings(), seed=1, keep_events=keep_events)
+    simulation = Simulation(scenario, policy_for(issues), seed=1, keep_events=keep_events)
     started = time.perf_counter()
     result = simulation.run()
     seconds = time.perf_counter() - started
@@ -63,7 +84,7 @@ def closedloop_memory(issues: int) -> float:
     """Peak traced MiB of a metrics-only run."""
     scenario = scenario_for(issues)
     tracemalloc.start()
-    Simulation(scenario, DownwardMeetings(), seed=1, keep_events=False).run()
+    Simulation(scenario, policy_for(issues), seed=1, keep_events=False).run()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return peak / 2**20

@@ -106,7 +106,7 @@ _DEPARTMENT_BOUND = frozenset({Action.ACCEPT, Action.RETURN, Action.RESOLVE})
 _FROM_ABOVE = frozenset({Action.SUPERVISE, Action.HOLD_ACCOUNTABLE})
 _RULED = _DEPARTMENT_BOUND | _FROM_ABOVE | {Action.TRANSFER, Action.EVALUATE}
 """Actions that domain rules constrain beyond grants."""
-_CACHE_LIMIT = 200_000
+_CACHE_LIMIT = 8_192
 
 OFFICIAL_ACTIONS: frozenset[Action] = frozenset(
     {
@@ -318,7 +318,7 @@ class AccessPolicy:
         actors: the known actors, so callers can look them up by id.
     """
 
-    __slots__ = ("_actors", "_by_key", "_grants", "_matches", "hierarchy")
+    __slots__ = ("_actors", "_by_key", "_granted", "_grants", "_matches", "hierarchy")
 
     def __init__(
         self,
@@ -349,7 +349,13 @@ class AccessPolicy:
         self._grants = grant_list
         self._by_key = {key: tuple(value) for key, value in by_key.items()}
         self._actors: Mapping[ActorId, Actor] = MappingProxyType(actor_map)
-        # (actor, action, unit, category) -> the grants covering it, with their decision.
+        # A grant's allowing decision is the same whatever it covers: made once each.
+        self._granted = {
+            g.grant_id: Decision(True, g.action, g.actor, f"granted by {g.grant_id!r}", g.grant_id)
+            for g in grant_list
+        }
+        # (actor, action, unit, category) -> the grants covering it, with their decision;
+        # a bounded cache (cleared when full) so long runs over many units stay small.
         self._matches: dict[
             tuple[str, Action, str, str | None], tuple[tuple[Grant, Decision], ...]
         ] = {}
@@ -423,14 +429,7 @@ class AccessPolicy:
                 continue
             if grant.categories is not None and category not in grant.categories:
                 continue
-            found.append(
-                (
-                    grant,
-                    Decision(
-                        True, action, actor.id, f"granted by {grant.grant_id!r}", grant.grant_id
-                    ),
-                )
-            )
+            found.append((grant, self._granted[grant.grant_id]))
         return tuple(found)
 
     def _why_not(

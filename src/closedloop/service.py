@@ -673,6 +673,15 @@ class ClosedLoop:
         self._catch_up()
         return self._projection.state(issue_id)
 
+    def evict(self, issue_id: str) -> None:
+        """Drop a closed issue from the in-memory read model (the log keeps it).
+
+        Queries then no longer see it; reopening the service rebuilds it from the log.
+        Meant for long runs that keep only metrics, such as simulations.
+        """
+        self._catch_up()
+        self._projection.evict(issue_id)
+
     def history(self, issue_id: str) -> list[IssueEvent]:
         """Every event of an issue, oldest first."""
         events = self.store.read_stream(issue_id)

@@ -125,6 +125,8 @@ class _Case:
     supervised: bool = False
     visits: int = 0
     remaining_minutes: float = 0.0
+    closed: bool = False
+    """Archived, and (in a metrics-only run) forgotten: pending actions do nothing."""
 
 
 class Simulation:
@@ -189,6 +191,9 @@ class Simulation:
         )
         self.metrics = MetricsProjection()
         self.cases: dict[IssueId, _Case] = {}
+        # Archived problems forgotten by a metrics-only run, as counts and durations.
+        self.retired: dict[str, int] = {"solved": 0, "problems_solved": 0, "problems_on_time": 0}
+        self.retired_days: list[int] = []
         self._queues: dict[DepartmentId, deque[IssueId]] = {}
         self._busy: dict[DepartmentId, int] = {}
         self._orders: dict[str, SupervisionOrderState] = {}
@@ -316,6 +321,8 @@ class Simulation:
         self._schedule_at(tried, _bind(self._escalate_to_town, case))
 
     def _escalate_to_town(self, case: _Case) -> None:
+        if case.closed:
+            return
         at = self._instant(self.loop.now)
         self._do(
             EscalateIssue(case.issue_id, "needs the town"), ActorId(f"official:{case.village}"), at
@@ -329,6 +336,8 @@ class Simulation:
         # Under downward meetings the problem now waits for the town's meeting.
 
     def _escalate_to_city(self, case: _Case) -> None:
+        if case.closed:
+            return
         at = self._instant(self.loop.now)
         self._do(
             EscalateIssue(case.issue_id, "needs the city"), ActorId(f"official:{case.town}"), at
@@ -343,6 +352,8 @@ class Simulation:
 
     def _visit_round(self, case: _Case, route: Route | None, index: int, rounds: int) -> None:
         """The cadre visits the route's departments one at a time (来回跑、多头跑、反复跑)."""
+        if case.closed:
+            return
         assert isinstance(self.policy, Baseline)
         at = self._instant(self.loop.now)
         if route is None:
@@ -428,7 +439,9 @@ class Simulation:
         busy = self._busy.get(department, 0)
         while queue and busy < capacity:
             issue_id = queue.popleft()
-            case = self.cases[issue_id]
+            case = self.cases.get(issue_id)
+            if case is None:  # archived and forgotten since it was queued
+                continue
             state = self._state(issue_id)
             if (
                 state.status not in (Status.ASSIGNED, Status.IN_PROGRESS)
@@ -471,6 +484,8 @@ class Simulation:
         self._pump(department)
 
     def _return(self, case: _Case) -> None:
+        if case.closed:
+            return
         at = self._instant(self.loop.now)
         state = self._state(case.issue_id)
         if state.status is not Status.ASSIGNED or state.lead is None:
@@ -492,10 +507,14 @@ class Simulation:
     def _reassign(
         self, case: _Case, lead: DepartmentId, co: tuple[DepartmentId, ...], by: ActorId
     ) -> None:
+        if case.closed:
+            return
         if self._state(case.issue_id).status is Status.REGISTERED:
             self._assign(case, lead, co, by, self._instant(self.loop.now))
 
     def _finish(self, case: _Case, token: int) -> None:
+        if case.closed:
+            return
         if token != case.token:
             return
         at = self._instant(self.loop.now)
@@ -511,6 +530,8 @@ class Simulation:
         self._schedule_at(evaluated, _bind(self._evaluate, case))
 
     def _evaluate(self, case: _Case) -> None:
+        if case.closed:
+            return
         at = self._instant(self.loop.now)
         state = self._state(case.issue_id)
         if state.status is not Status.RESOLVED:
@@ -531,6 +552,7 @@ class Simulation:
         official = ActorId(f"official:{state.unit}")
         if satisfied:
             self._do(ArchiveIssue(case.issue_id), official, at)
+            self._retire(case)
         else:
             assert state.resolving_department is not None
             self._do(ReopenIssue(case.issue_id, "not satisfied"), official, at)
@@ -539,6 +561,26 @@ class Simulation:
             )
             self._watch_deadline(case)
             self._enqueue(case, state.resolving_department)
+
+    def _retire(self, case: _Case) -> None:
+        """In a metrics-only run, count an archived problem and forget it."""
+        if self.keep_events:
+            return
+        state = self._state(case.issue_id)
+        retired = self.retired
+        retired["solved"] += 1
+        if case.need != "village":
+            retired["problems_solved"] += 1
+            assert state.resolved_at is not None
+            self.retired_days.append(
+                self.calendar.workdays_between(state.registered_at, state.resolved_at)
+            )
+            retired["problems_on_time"] += bool(state.resolved_on_time)
+        case.closed = True
+        del self.cases[case.issue_id]
+        self.service.evict(case.issue_id)
+        if isinstance(self.store, _MetricsOnlyStore):
+            self.store.forget(case.issue_id)
 
     # -- deadlines, supervision, accountability -------------------------------------------------
 
@@ -552,6 +594,8 @@ class Simulation:
         )
 
     def _observe(self, case: _Case, due_at: datetime) -> None:
+        if case.closed:
+            return
         at = self._instant(self.loop.now)
         state = self._state(case.issue_id)
         if state.due_at != due_at or not state.is_overdue(at):
@@ -564,6 +608,8 @@ class Simulation:
             self._schedule_at(check_at, _bind(self._supervise, case, due_at), _P_OBSERVE)
 
     def _supervise(self, case: _Case, due_at: datetime) -> None:
+        if case.closed:
+            return
         at = self._instant(self.loop.now)
         state = self._state(case.issue_id)
         knobs = self.policy.knobs
@@ -601,6 +647,8 @@ class Simulation:
         )
 
     def _account(self, case: _Case, order_id: str) -> None:
+        if case.closed:
+            return
         at = self._instant(self.loop.now)
         state = self._state(case.issue_id)
         order = self._orders[order_id]
@@ -1014,6 +1062,10 @@ class _MetricsOnlyStore(EventStore):
 
     def stream_version(self, stream_id: str) -> int:
         return self._versions.get(stream_id, 0)
+
+    def forget(self, stream_id: str) -> None:
+        """Stop tracking a closed stream (nothing will be appended to it again)."""
+        self._versions.pop(stream_id, None)
 
     def read_all(self, *, after_position: int = 0, limit: int | None = None) -> Iterator[Recorded]:
         return iter(())

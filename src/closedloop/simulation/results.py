@@ -113,8 +113,12 @@ class SimulationResult:
     def collect(cls, simulation: Simulation) -> SimulationResult:
         """Gather the result of a finished simulation."""
         states = simulation.service.projection
-        arrived = solved = open_ = withdrawn = problems = on_time = 0
-        days: list[int] = []
+        retired = simulation.retired
+        arrived = solved = retired["solved"]
+        problems = retired["problems_solved"]
+        on_time = retired["problems_on_time"]
+        open_ = withdrawn = 0
+        days: list[int] = list(simulation.retired_days)
         between = simulation.calendar.workdays_between
         for state in states:
             arrived += 1

@@ -102,6 +102,23 @@ class IssueProjection:
         for event in events:
             self.apply(event)
 
+    def evict(self, issue_id: str) -> None:
+        """Forget a closed (archived or withdrawn) issue; the log still has it.
+
+        For long runs that only keep metrics: the read model then holds open issues
+        and recently closed ones, not the whole history.
+
+        Raises:
+            IssueNotFoundError: for an unknown issue.
+            ConfigurationError: for an issue that is still open.
+        """
+        state = self.state(issue_id)
+        if not state.status.is_terminal:
+            raise ConfigurationError(
+                f"issue {issue_id!r} is {state.status.value}; only closed issues are evicted"
+            )
+        del self._states[state.issue_id]
+
     def skip_to(self, position: int) -> None:
         """Note that events up to ``position`` were seen and hold nothing for this model."""
         self._position = position
