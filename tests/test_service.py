@@ -255,3 +255,21 @@ def test_a_meeting_not_one_level_down_records_nothing() -> None:
     with pytest.raises(cl.NotOneLevelDownError):
         service.hold_meeting(city_leader, host=village, agenda=[])
     assert service.store.last_position() == before
+
+
+def test_evicting_forgets_only_closed_issues_and_the_log_keeps_them() -> None:
+    store = cl.MemoryEventStore()
+    clock = cl.FixedClock(at(2025, 9, 26, 9))
+    service = small_service(store=store, clock=clock)
+    issue = run_loop(service, clock)
+    (other,) = service.register(
+        "citizen", unit=world.VILLAGE_A1, category="housing", difficulty="simple", title="x"
+    )
+    with pytest.raises(cl.ConfigurationError, match="only closed"):
+        service.evict(other.issue_id)
+    service.evict(issue)
+    with pytest.raises(cl.IssueNotFoundError):
+        service.issue(issue)
+    assert [s.issue_id for s in service.issues()] == [other.issue_id]
+    rebuilt = small_service(store=store, clock=clock)
+    assert rebuilt.issue(issue).status is cl.Status.ARCHIVED
