@@ -33,7 +33,6 @@ from closedloop.deadlines import (
     WarningThresholds,
 )
 from closedloop.departments import (
-    CHINA_STANDARD_TIME,
     BuckPassingPair,
     CoordinationEdge,
     CoordinationGraph,
@@ -44,7 +43,6 @@ from closedloop.departments import (
     HandlingCycle,
     HandlingRecord,
     HandlingRole,
-    HierarchyView,
     ResponsibilityEntry,
     ResponsibilityMatrix,
     Route,
@@ -96,12 +94,10 @@ from closedloop.evaluation import (
     current_evaluations,
 )
 from closedloop.hierarchy import (
-    COLUMNS,
     NATIONAL_SHAPE,
     AdminUnit,
     Hierarchy,
     Levels,
-    Row,
     admin_code_extends,
     generate_hierarchy,
     significant_code,
@@ -440,8 +436,6 @@ __all__ = [
     "BehaviourModel",
     "BuckPassingPair",
     "BuckPassingRule",
-    "CHINA_STANDARD_TIME",
-    "COLUMNS",
     "Cadence",
     "CalendarError",
     "CalendarFormatError",
@@ -513,7 +507,6 @@ __all__ = [
     "HandoverRule",
     "Hierarchy",
     "HierarchyError",
-    "HierarchyView",
     "HolidayRule",
     "ImportValidationError",
     "ImportedRequest",
@@ -608,7 +601,6 @@ __all__ = [
     "ReturnAssignment",
     "Route",
     "Router",
-    "Row",
     "SQLiteEventStore",
     "Scale",
     "Scenario",
