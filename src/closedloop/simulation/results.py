@@ -263,7 +263,7 @@ class SimulationResult:
             ),
             (
                 f"  supervision orders {self.supervision_orders}, accountability "
-                f"{self.accountability} ({self.sanctions} disciplinary sanctions)"
+                f"{self.accountability} ({self.sanctions} with a disciplinary sanction)"
             ),
         ]
         return "\n".join(lines)
