@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeAlias
 
 import attrs
 
+from closedloop import _html
 from closedloop.deadlines import LimitUnit, TimeLimit, due
 from closedloop.errors import ConfigurationError, InvariantError, NaiveDatetimeError
 from closedloop.ids import ActorId, DepartmentId, EventId, IssueId, UnitId
@@ -875,6 +876,45 @@ def _columns(
     return out
 
 
+# The columns a notebook shows by default (``to_columns`` has every one).
+_ISSUE_SHOWN: Final = (
+    "registered",
+    "resolved",
+    "open",
+    "overdue",
+    "response_rate",
+    "resolution_rate",
+    "satisfaction_rate",
+    "on_time_rate",
+    "reopen_rate",
+    "handling_days_p50",
+    "handling_days_p90",
+)
+_ACTIVITY_SHOWN: Final = (
+    "supervision_orders",
+    "orders_met",
+    "accountability_records",
+    "disciplinary_sanctions",
+    "visits",
+    "task_forces_created",
+)
+
+
+def _shown(by: tuple[str, ...], period: Period | None, names: Sequence[str]) -> list[str]:
+    return [*by, *(["period"] if period is not None else []), *names]
+
+
+def _caption(title: str, by: tuple[str, ...], period: Period | None, rows: int) -> str:
+    grouping = [*by, *([period.value] if period is not None else [])]
+    per = f" by {', '.join(grouping)}" if grouping else ""
+    return f"{title}{per}: {rows:,} row{'s' if rows != 1 else ''}"
+
+
+def _issue_extra(row: IssueMetrics) -> dict[str, Any]:
+    rates = {name: getattr(row, name) for name in _ISSUE_RATES}
+    return rates | _distribution_columns(row, _ISSUE_DISTRIBUTIONS)
+
+
 def _distribution_columns(row: Any, names: Sequence[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in names:
@@ -895,12 +935,13 @@ class IssueTable:
     def to_columns(self) -> dict[str, list[Any]]:
         """Columns: the group dimensions, ``period``, every count, every rate, and each
         distribution's statistics as ``<name>_<stat>`` (e.g. ``handling_days_p90``)."""
+        return _columns(self.rows, self.by, _ISSUE_COUNTS, _issue_extra)
 
-        def extra(row: IssueMetrics) -> dict[str, Any]:
-            rates = {name: getattr(row, name) for name in _ISSUE_RATES}
-            return rates | _distribution_columns(row, _ISSUE_DISTRIBUTIONS)
-
-        return _columns(self.rows, self.by, _ISSUE_COUNTS, extra)
+    def _repr_html_(self) -> str:
+        return _html.table(
+            _html.select(self.to_columns(), _shown(self.by, self.period, _ISSUE_SHOWN)),
+            caption=_caption("Issue metrics", self.by, self.period, len(self.rows)),
+        )
 
     def row(self, *key: str, period: str | None = None) -> IssueMetrics:
         """The row of one group (and period), or an empty row when no issue falls in it."""
@@ -927,6 +968,12 @@ class ActivityTable:
 
         return _columns(self.rows, self.by, _ACTIVITY_COUNTS, extra)
 
+    def _repr_html_(self) -> str:
+        return _html.table(
+            _html.select(self.to_columns(), _shown(self.by, self.period, _ACTIVITY_SHOWN)),
+            caption=_caption("Activity", self.by, self.period, len(self.rows)),
+        )
+
 
 @attrs.frozen
 class BacklogTable:
@@ -943,6 +990,13 @@ class BacklogTable:
             self.by,
             ("at", "open"),
             lambda row: _distribution_columns(row, ("age_days",)),
+        )
+
+    def _repr_html_(self) -> str:
+        shown = ("at", "open", "age_days_p50", "age_days_p90", "age_days_max")
+        return _html.table(
+            _html.select(self.to_columns(), _shown(self.by, self.period, shown)),
+            caption=_caption("Backlog", self.by, self.period, len(self.rows)),
         )
 
 
@@ -1040,6 +1094,18 @@ class Metrics:
     def to_columns(self) -> dict[str, list[Any]]:
         """The issue table's columns (see :meth:`IssueTable.to_columns`)."""
         return self.issues.to_columns()
+
+    def _repr_html_(self) -> str:
+        total = self.total
+        at = "" if self.at is None else f" as of {_html.cell(self.at)}"
+        summary = _html.table(
+            _html.select(
+                _columns((total,), (), _ISSUE_COUNTS, _issue_extra),
+                _ISSUE_SHOWN,
+            ),
+            caption=f"All issues{at}",
+        )
+        return summary + self.issues._repr_html_()
 
     def ranking(
         self, metric: str = "on_time_rate", *, min_count: int = 1, descending: bool = True

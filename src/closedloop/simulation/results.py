@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from closedloop import _html
 from closedloop.errors import ConfigurationError, MissingExtraError
 from closedloop.lifecycle.state import Status
 from closedloop.metrics import Distribution, IssueMetrics, Metrics
@@ -269,11 +270,12 @@ class SimulationResult:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><th style='text-align:left'>{k}</th><td>{_cell(v)}</td></tr>"
-            for k, v in self.summary().items()
+        summary = self.summary()
+        return _html.table(
+            {"figure": list(summary), "value": list(summary.values())},
+            caption=f"{self.scenario} / {self.policy}",
+            max_rows=len(summary),
         )
-        return f"<table><caption>{self.scenario} / {self.policy}</caption>{rows}</table>"
 
 
 def _pct(value: float | None) -> str:
@@ -282,12 +284,6 @@ def _pct(value: float | None) -> str:
 
 def _num(value: float | None) -> str:
     return "n/a" if value is None else f"{value:g}"
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
 
 
 # -- comparisons -----------------------------------------------------------------------
@@ -368,6 +364,20 @@ class Comparison:
         Cells read ``mean [low, high]`` (95 % interval); a single replication has no
         interval.
         """
+        headers, rows = self._cells()
+        widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
+
+        def line(cells: list[str]) -> str:
+            return "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+            )
+
+        lines = [line(headers), "  ".join("-" * w for w in widths), *map(line, rows)]
+        return "\n".join(lines)
+
+    def _cells(self) -> tuple[list[str], list[list[str]]]:
+        """Headers and rows of :meth:`table`, as text."""
         others = [v for v in self.variants if v != self.reference]
         headers = ["figure", *self.variants, *(f"{v} - {self.reference}" for v in others)]
         rows = []
@@ -380,16 +390,16 @@ class Comparison:
                 difference = self.differences[variant].get(figure)
                 cells.append(str(difference) if difference else "n/a")
             rows.append(cells)
-        widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
+        return headers, rows
 
-        def line(cells: list[str]) -> str:
-            return "  ".join(
-                c.ljust(w) if i == 0 else c.rjust(w)
-                for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-            )
-
-        lines = [line(headers), "  ".join("-" * w for w in widths), *map(line, rows)]
-        return "\n".join(lines)
+    def _repr_html_(self) -> str:
+        headers, rows = self._cells()
+        columns = {name: [row[i] for row in rows] for i, name in enumerate(headers)}
+        return _html.table(
+            columns,
+            caption="Means with 95 % intervals, and differences to the reference",
+            max_rows=len(rows),
+        )
 
     def to_columns(self) -> dict[str, list[Any]]:
         """Long format: one row per variant and figure."""

@@ -20,6 +20,7 @@ from typing import Any
 
 import attrs
 
+from closedloop import _html
 from closedloop.deadlines import DeadlinePolicy, Difficulty, TimeLimit
 from closedloop.errors import ConfigurationError, MissingExtraError
 from closedloop.meetings import HolidayRule, OffDays, WeeklyCadence
@@ -161,6 +162,16 @@ class SweepResult:
         for row in self.rows:
             keys.extend(k for k in row if k not in keys)
         return {k: [row.get(k) for row in self.rows] for k in keys}
+
+    def _repr_html_(self) -> str:
+        points, seeds = len(self.grid), len(self.seeds)
+        return _html.table(
+            self.to_columns(),
+            caption=(
+                f"Sweep: {points} grid point{'s' if points != 1 else ''} × {seeds} "
+                f"seed{'s' if seeds != 1 else ''}, {len(self.rows):,} rows"
+            ),
+        )
 
     def to_pandas(self) -> Any:
         """The rows as a pandas DataFrame (extra ``pandas``)."""
