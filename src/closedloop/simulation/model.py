@@ -171,7 +171,13 @@ class Simulation:
         self.city = hierarchy.root.id
         self.towns = [u.id for u in hierarchy.children(self.city)]
         self.villages = {t: [u.id for u in hierarchy.children(t)] for t in self.towns}
-        self.departments = _with_committees(scenario.departments, self.villages)
+        # One id object per committee, shared by every problem the committee handles.
+        self._committees = {
+            village: DepartmentId(f"{village}/committee")
+            for town in self.towns
+            for village in self.villages[town]
+        }
+        self.departments = _with_committees(scenario.departments, self._committees)
         self.router = Router(scenario.matrix, hierarchy, self.departments)
         self.department_units = {d.id: d.unit for d in self.departments}
         self.actors, self.access = _actors_and_access(hierarchy, self.departments, self.city)
@@ -312,9 +318,7 @@ class Simulation:
         case = _Case(issue_id, village, town, need, category, difficulty)
         self.cases[issue_id] = case
         if need == "village":
-            self._assign(
-                case, DepartmentId(f"{village}/committee"), (), ActorId(f"official:{village}"), at
-            )
+            self._assign(case, self._committees[village], (), ActorId(f"official:{village}"), at)
             return
         # The village tries first, then sends the problem up to the town.
         tried = self._after_working_days(at, 0.5)
@@ -866,20 +870,17 @@ def _weighted(rng: random.Random, weights: Any) -> Any:
     return rng.choices(keys, weights=[weights[k] for k in keys])[0]
 
 
-def _with_committees(departments: Departments, villages: dict[UnitId, list[UnitId]]) -> Departments:
+def _with_committees(
+    departments: Departments, committees: dict[UnitId, DepartmentId]
+) -> Departments:
     """The scenario's departments plus a committee for every village-level unit."""
-    committees = [
+    added = [
         Department(
-            DepartmentId(f"{village}/committee"),
-            f"committee of {village}",
-            village,
-            DepartmentKind.SECTION,
-            _COMMITTEE,
+            committee, f"committee of {village}", village, DepartmentKind.SECTION, _COMMITTEE
         )
-        for town in villages
-        for village in villages[town]
+        for village, committee in committees.items()
     ]
-    return Departments([*departments, *committees])
+    return Departments([*departments, *added])
 
 
 def _actors_and_access(
