@@ -165,7 +165,7 @@ class _Game:
             satisfied = rnd.random() < 0.8
             score = rnd.choice([None, 95.0 if satisfied else 30.0, 75.0 if satisfied else 55.0])
             options += [(10, EvaluateResolution(i, kind, satisfied, score), evaluator)]
-            if state.evaluations:
+            if state.last_satisfied is not None:  # evaluated in this cycle
                 options += [(3, ReopenIssue(i, "not satisfied"), leader)]
                 if state.last_satisfied:
                     options += [(8, ArchiveIssue(i), leader)]

@@ -209,3 +209,29 @@ def test_unknown_actors_are_named() -> None:
         world.ACCESS.actor("ghost")
     with pytest.raises(cl.ConfigurationError, match="no grant"):
         world.ACCESS.without_grant("nope")
+
+
+def test_a_registered_actor_cannot_be_impersonated_with_another_department() -> None:
+    clerk = world.STAFF["city-economy"]
+    look_alike = Actor(
+        clerk.id, ActorKind.DEPARTMENT_STAFF, unit=world.CITY, department="city-construction"
+    )
+    target = Target(world.VILLAGE_A1, "housing", lead="city-construction")
+    assert not world.ACCESS.authorize(clerk, Action.ACCEPT, target, NOW).allowed
+    refusal = world.ACCESS.authorize(look_alike, Action.ACCEPT, target, NOW)
+    assert not refusal.allowed
+    assert "differs from the one registered" in refusal.reason
+    renamed = Actor(clerk.id, clerk.kind, unit=clerk.unit, department=clerk.department, name="Li")
+    own = Target(world.VILLAGE_A1, "housing", lead="city-economy")
+    assert world.ACCESS.authorize(renamed, Action.ACCEPT, own, NOW).allowed
+
+
+def test_unrestricted_access_still_applies_the_domain_rules() -> None:
+    free = cl.Unrestricted(world.HIERARCHY)
+    issue = Target(world.VILLAGE_A1, "housing", lead="city-construction")
+    assert free.authorize(world.CITY_LEADER, Action.ASSIGN, issue, NOW).allowed
+    assert not free.authorize(world.STAFF["city-economy"], Action.RESOLVE, issue, NOW).allowed
+    assert free.authorize(world.STAFF["city-construction"], Action.RESOLVE, issue, NOW).allowed
+    village_supervisor = Actor("v", ActorKind.SUPERVISOR, unit=world.VILLAGE_A1)
+    assert not free.authorize(village_supervisor, Action.SUPERVISE, Target(world.CITY), NOW)
+    assert free.authorize(world.SUPERVISOR, Action.SUPERVISE, Target(world.TOWN_A), NOW)

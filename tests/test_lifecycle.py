@@ -352,3 +352,66 @@ def test_notebook_views_escape_and_show_the_essentials() -> None:
     assert "&lt;script&gt;" in shown
     assert "not registered" in Issue()._repr_html_()
     assert "<table>" in world.HIERARCHY._repr_html_()
+
+
+def test_reopening_follows_an_evaluation_of_this_cycle() -> None:
+    loop = in_progress()
+    loop.do(ResolveIssue("q1"), world.STAFF["city-construction"], at(2025, 10, 9))
+    with pytest.raises(cl.TransitionError, match="this cycle has none"):
+        loop.do(ReopenIssue("q1"), world.CITY_LEADER, at(2025, 10, 9))
+    loop.do(EvaluateResolution("q1", None, False), world.SURVEY, at(2025, 10, 10))
+    loop.do(ReopenIssue("q1"), world.CITY_LEADER, at(2025, 10, 10))
+    loop.do(AcceptAssignment("q1"), world.STAFF["city-construction"], at(2025, 10, 10))
+    loop.do(ResolveIssue("q1"), world.STAFF["city-construction"], at(2025, 10, 13))
+    # The first cycle's evaluation does not count for the second.
+    with pytest.raises(cl.TransitionError, match="this cycle has none"):
+        loop.do(ReopenIssue("q1"), world.CITY_LEADER, at(2025, 10, 13))
+
+
+def test_whose_judgement_an_evaluation_records_follows_the_evaluator() -> None:
+    loop = in_progress()
+    loop.do(ResolveIssue("q1"), world.STAFF["city-construction"], at(2025, 10, 9))
+    with pytest.raises(cl.PermissionDeniedError, match="gives a reporter judgement"):
+        loop.do(EvaluateResolution("q1", "third_party", True), world.CITIZEN, at(2025, 10, 9))
+    with pytest.raises(cl.PermissionDeniedError, match="gives a third_party judgement"):
+        loop.do(EvaluateResolution("q1", "reporter", True), world.SURVEY, at(2025, 10, 9))
+    (survey,) = loop.do(EvaluateResolution("q1", None, True), world.SURVEY, at(2025, 10, 9))
+    assert isinstance(survey, cl.ResolutionEvaluated)
+    assert survey.evaluator_kind is cl.EvaluatorKind.THIRD_PARTY
+    (citizen,) = loop.do(EvaluateResolution("q1", None, True), world.CITIZEN, at(2025, 10, 9))
+    assert isinstance(citizen, cl.ResolutionEvaluated)
+    assert citizen.evaluator_kind is cl.EvaluatorKind.REPORTER
+
+
+def test_an_operator_records_a_judgement_only_by_naming_whose_it_is() -> None:
+    loop = in_progress()
+    loop.do(ResolveIssue("q1"), world.STAFF["city-construction"], at(2025, 10, 9))
+    operator = world.STAFF["city-economy"]  # a hotline operator calling the reporter back
+    context = world.context(operator, at(2025, 10, 9))._replace(
+        access=cl.Unrestricted(world.HIERARCHY)
+    )
+    with pytest.raises(cl.CommandError, match="must say whose judgement"):
+        decide(EvaluateResolution("q1", None, True), loop.state, context)
+    (event,) = decide(EvaluateResolution("q1", "reporter", True), loop.state, context)
+    assert isinstance(event, cl.ResolutionEvaluated)
+    assert event.evaluator_kind is cl.EvaluatorKind.REPORTER
+
+
+def test_an_issue_is_not_merged_into_itself() -> None:
+    loop = registered()
+    with pytest.raises(cl.CommandError, match="merged into itself"):
+        loop.do(WithdrawIssue("q1", "merged", "q1"), world.CITY_LEADER, at(2025, 9, 29))
+
+
+def test_only_the_lead_department_accepts_and_resolves_even_without_access_rules() -> None:
+    start = at(2025, 9, 29)
+    loop = registered(when=start - timedelta(hours=1))
+    loop.do(AssignIssue("q1", "city-construction"), world.CITY_LEADER, start)
+    free = cl.Unrestricted(world.HIERARCHY)
+    state = loop.state
+    for actor in (world.STAFF["city-economy"], world.CITY_LEADER):
+        context = world.context(actor, start)._replace(access=free)
+        with pytest.raises(cl.PermissionDeniedError, match="assigned"):
+            decide(AcceptAssignment("q1"), state, context)
+    context = world.context(world.STAFF["city-construction"], start)._replace(access=free)
+    assert decide(AcceptAssignment("q1"), state, context)

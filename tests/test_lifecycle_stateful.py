@@ -257,10 +257,14 @@ class Lifecycle(RuleBasedStateMachine):
         state = self.states[issue_id]
         if state.last_satisfied is True:
             assert self._run(issue_id, ArchiveIssue(issue_id), world.CITY_LEADER)
-        else:
+        elif state.last_satisfied is False:
             assert self._run(issue_id, ArchiveIssue(issue_id), world.CITY_LEADER) is None
             assert self._run(issue_id, ReopenIssue(issue_id, "not fixed"), world.CITY_LEADER)
             assert self.states[issue_id].cycle == state.cycle + 1
+        else:
+            # Not evaluated in this cycle: neither closed out nor reopened.
+            assert self._run(issue_id, ArchiveIssue(issue_id), world.CITY_LEADER) is None
+            assert self._run(issue_id, ReopenIssue(issue_id), world.CITY_LEADER) is None
 
     @precondition(
         lambda self: self._ids(

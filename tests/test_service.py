@@ -273,3 +273,154 @@ def test_evicting_forgets_only_closed_issues_and_the_log_keeps_them() -> None:
     assert [s.issue_id for s in service.issues()] == [other.issue_id]
     rebuilt = small_service(store=store, clock=clock)
     assert rebuilt.issue(issue).status is cl.Status.ARCHIVED
+
+
+# -- refusals are complete, clear and store nothing --------------------------------------
+
+
+def _meeting_service(access: cl.Authorizer | None = None) -> tuple[cl.ClosedLoop, str]:
+    """Yiwu with one escalated problem at Fotang waiting for the city."""
+    town_leader = cl.Actor("fotang-leader", cl.ActorKind.OFFICIAL, unit=FOTANG)
+    service = cl.ClosedLoop(
+        hierarchy=YIWU,
+        departments=yiwu_departments(),
+        matrix=yiwu_responsibility_matrix(),
+        clock=cl.FixedClock(at(2025, 3, 3, 9)),
+        access=access,
+    )
+    (credit,) = service.register(
+        town_leader, unit=FOTANG, category="enterprise_finance", difficulty="complex", title="x"
+    )
+    service.escalate(town_leader, credit.issue_id, reason="needs the city")
+    return service, credit.issue_id
+
+
+def test_a_meeting_whose_on_site_acceptance_is_refused_records_nothing() -> None:
+    city_leader = cl.Actor("city-leader", cl.ActorKind.OFFICIAL, unit="330782")
+    town_leader = cl.Actor("fotang-leader", cl.ActorKind.OFFICIAL, unit=FOTANG)
+    standard = cl.AccessPolicy.standard_grants
+    access = cl.AccessPolicy(
+        YIWU, [*standard(city_leader), *standard(town_leader)], [city_leader, town_leader]
+    )
+    service, issue = _meeting_service(access)
+    before = service.store.last_position()
+    with pytest.raises(cl.PermissionDeniedError, match="accept_on_site=False"):
+        service.hold_meeting(city_leader, host=FOTANG)
+    assert service.store.last_position() == before
+    assert service.issue(issue).status is cl.Status.REGISTERED
+    held, events = service.hold_meeting(city_leader, host=FOTANG, accept_on_site=False)
+    assert [type(e).__name__ for e in events] == ["IssueAssigned"]
+    assert held.agenda == (issue,)
+
+
+def test_co_handlers_are_a_list_of_known_departments_on_transfer_and_assign() -> None:
+    service = small_service()
+    (registered,) = service.register(
+        "citizen", unit=world.VILLAGE_A1, category="housing", difficulty="complex", title="x"
+    )
+    issue = registered.issue_id
+    service.assign("city-leader", issue, lead="city-economy")
+    before = service.store.last_position()
+    with pytest.raises(cl.CommandError, match="list of department ids"):
+        service.transfer("city-leader", issue, to="city-construction", co_handlers="city-economy")
+    with pytest.raises(cl.CommandError, match="unknown co-handling department 'ghost'"):
+        service.transfer("city-leader", issue, to="city-construction", co_handlers=["ghost"])
+    assert service.store.last_position() == before
+    (moved,) = service.transfer(
+        "city-leader", issue, to="city-construction", co_handlers=["city-resources"]
+    )
+    assert isinstance(moved, cl.IssueTransferred)
+    assert moved.co_handlers == ("city-resources",)
+
+
+def test_the_service_observes_as_the_system_actor_which_needs_its_grant() -> None:
+    clock = cl.FixedClock(at(2025, 9, 26, 9))
+    leader = world.CITY_LEADER
+    cadre = world.VILLAGE_A1_CADRE
+    standard = cl.AccessPolicy.standard_grants
+    grants = [*standard(leader), *standard(cadre)]
+    without = cl.AccessPolicy(world.HIERARCHY, grants, [leader, cadre])
+    service = cl.ClosedLoop(hierarchy=world.HIERARCHY, clock=clock, access=without)
+    (registered,) = service.register(
+        cadre, unit=world.VILLAGE_A1, category="housing", difficulty="simple", title="x"
+    )
+    service.assign(leader, registered.issue_id, lead="town-a-office")
+    clock.set(at(2025, 10, 9))
+    with pytest.raises(cl.PermissionDeniedError, match=r"standard_grants\(SYSTEM_ACTOR"):
+        service.observe()
+    system_grants = standard(cl.SYSTEM_ACTOR, scope_unit=world.CITY)
+    service.access = without.with_grants(*system_grants)
+    (missed,) = service.observe()
+    assert isinstance(missed, cl.DeadlineMissed)
+    assert missed.actor == cl.SYSTEM_ACTOR.id
+
+
+def test_overdue_reads_the_stored_deadline_even_when_the_calendar_changed(tmp_path: Path) -> None:
+    path = tmp_path / "issues.db"
+    clock = cl.FixedClock(at(2026, 12, 30, 10))
+    estimated = cl.china_calendar(unannounced="provisional")
+    with cl.ClosedLoop.open(
+        path, hierarchy=world.HIERARCHY, clock=clock, calendar=estimated
+    ) as service:
+        (registered,) = service.register(
+            world.CITIZEN, unit=world.VILLAGE_A1, category="housing", difficulty="complex", title="x"
+        )
+        (assigned,) = service.assign(world.CITY_LEADER, registered.issue_id, lead="city-economy")
+    assert isinstance(assigned, cl.IssueAssigned)
+    assert (assigned.due_date, assigned.provisional) == (date(2027, 1, 5), True)
+    # The notice, published later, makes 4 January a holiday: the calendar would now
+    # count the same limit to the 6th, but the issue was told the 5th.
+    announced = cl.china_calendar().extended_with_text(
+        "coverage: 2027-2027\n2027-01-01..2027-01-04 holiday New Year's Day\n"
+    )
+    assert announced.add_workdays(date(2026, 12, 30), 3) == date(2027, 1, 6)
+    clock.set(at(2027, 1, 6, 9))
+    with cl.ClosedLoop.open(
+        path, hierarchy=world.HIERARCHY, clock=clock, calendar=announced
+    ) as service:
+        (late,) = service.overdue()
+        assert late.reading.deadline.due_date == date(2027, 1, 5)
+        assert late.reading.breached
+        assert late.state.is_overdue(clock.now())
+        assert [type(e).__name__ for e in service.observe()] == ["DeadlineMissed"]
+
+
+def test_bad_arguments_get_the_librarys_errors() -> None:
+    service = small_service()
+    with pytest.raises(cl.CommandError, match="unknown difficulty 'hard'; allowed"):
+        service.register(
+            "citizen", unit=world.VILLAGE_A1, category="housing", difficulty="hard", title="x"
+        )
+    (registered,) = service.register(
+        "citizen", unit=world.VILLAGE_A1, category="housing", difficulty="simple", title="x"
+    )
+    issue = registered.issue_id
+    with pytest.raises(cl.CommandError, match="unknown withdrawal reason 'bored'"):
+        service.withdraw("city-leader", issue, reason="bored")
+    with pytest.raises(cl.ConfigurationError, match="unknown action 'fly'"):
+        service.allowed("city-leader", "fly", issue)
+    with pytest.raises(cl.NaiveDatetimeError):
+        service.overdue(datetime(2025, 10, 1, 9))
+    with pytest.raises(cl.NaiveDatetimeError):
+        service.observe(datetime(2025, 10, 1, 9))
+    with pytest.raises(cl.ConfigurationError, match="unknown warning level 'purple'"):
+        service.overdue(minimum="purple")
+    assert service.overdue(at(2025, 9, 26, 10), minimum="yellow") == []
+    with pytest.raises(cl.ConfigurationError, match="aware datetime"):
+        cl.FixedClock(date(2025, 1, 1))  # type: ignore[arg-type]
+    with pytest.raises(cl.ConfigurationError, match="unknown time zone 'Asia/Shanghia'"):
+        cl.SystemClock("Asia/Shanghia")
+
+
+def test_an_unknown_issue_is_not_found_whatever_the_command() -> None:
+    service = small_service()
+    calls = [
+        lambda: service.accept("staff-city-economy", "nope"),
+        lambda: service.assign("city-leader", "nope", lead="city-economy"),
+        lambda: service.resolve("staff-city-economy", "nope"),
+        lambda: service.issue("nope"),
+        lambda: service.history("nope"),
+    ]
+    for call in calls:
+        with pytest.raises(cl.IssueNotFoundError, match="'nope'"):
+            call()

@@ -16,6 +16,7 @@ from closedloop.access import (
     Target,
     TargetLike,
     Unrestricted,
+    domain_refusal,
 )
 from closedloop.china import (
     china_calendar,
@@ -281,6 +282,7 @@ from closedloop.metrics import (
     rank,
 )
 from closedloop.service import (
+    SYSTEM_ACTOR,
     Clock,
     ClosedLoop,
     FixedClock,
@@ -602,6 +604,7 @@ __all__ = [
     "Route",
     "Router",
     "SQLiteEventStore",
+    "SYSTEM_ACTOR",
     "Scale",
     "Scenario",
     "Scope",
@@ -693,6 +696,7 @@ __all__ = [
     "derive_seed",
     "designed_loop_net",
     "designed_loop_pnml",
+    "domain_refusal",
     "estimate_china_year",
     "event_table",
     "evolve",

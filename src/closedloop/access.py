@@ -55,6 +55,7 @@ __all__ = [
     "Target",
     "TargetLike",
     "Unrestricted",
+    "domain_refusal",
 ]
 
 
@@ -287,19 +288,30 @@ class Authorizer(Protocol):
 
 
 class Unrestricted:
-    """An authorizer that allows everything: for exploration, never for production.
+    """An authorizer that needs no grants: for exploration, never for production.
 
-    The domain rules that are about the *target* (escalate to the parent only, the
-    evaluator is not the resolver) are still enforced by the lifecycle.
+    Every action is allowed, except what the domain rules forbid whatever the grants
+    (see the module's docs): a department acts only on issues assigned to it, the
+    evaluator is never the resolver, a reporter evaluates only their own issues, and,
+    given the ``hierarchy``, supervision and accountability come from above.
+
+    Args:
+        hierarchy: the administrative tree; without it the "from a strictly higher
+            level" rule cannot be checked and is not.
     """
 
-    __slots__ = ("_decisions",)
+    __slots__ = ("_decisions", "hierarchy")
 
-    def __init__(self) -> None:
+    def __init__(self, hierarchy: Hierarchy | None = None) -> None:
+        self.hierarchy = hierarchy
         self._decisions: dict[tuple[ActorId, Action], Decision] = {}
 
     def authorize(self, actor: Actor, action: Action, target: TargetLike, at: datetime) -> Decision:
-        """Allow ``action``."""
+        """Allow ``action`` unless a domain rule forbids it."""
+        if action in _RULED:
+            refusal = domain_refusal(actor, action, target, self.hierarchy)
+            if refusal is not None:
+                return Decision(False, action, actor.id, refusal)
         key = (actor.id, action)
         decision = self._decisions.get(key)
         if decision is None:
@@ -307,6 +319,63 @@ class Unrestricted:
                 True, action, actor.id, "unrestricted access"
             )
         return decision
+
+
+def domain_refusal(
+    actor: Actor, action: Action, target: TargetLike, hierarchy: Hierarchy | None
+) -> str | None:
+    """Why a domain rule forbids ``actor`` to do ``action`` on ``target``, or None.
+
+    These rules hold whatever the grants (see the module's docs); every authorizer in
+    the library applies them. Without a ``hierarchy`` the "from a strictly higher
+    level" rule of supervision and accountability cannot be checked and passes.
+    """
+    if action in _DEPARTMENT_BOUND or (
+        action is Action.TRANSFER and actor.kind is ActorKind.DEPARTMENT_STAFF
+    ):
+        if actor.kind is not ActorKind.DEPARTMENT_STAFF:
+            if action in _DEPARTMENT_BOUND:
+                return f"only staff of the assigned department may {action.value}"
+        elif actor.department != target.lead:
+            return (
+                f"department {actor.department!r} may not {action.value}: the issue is "
+                f"assigned to {target.lead!r}"
+            )
+    if action is Action.EVALUATE:
+        if target.resolved_by is not None and actor.id == target.resolved_by:
+            return "an evaluator is never the resolver"
+        if actor.department is not None and actor.department == target.resolving_department:
+            return "an evaluator never belongs to the resolving department"
+        if actor.kind is ActorKind.REPORTER and actor.id != target.reporter:
+            return "a reporter evaluates only the issues they reported"
+    if action in _FROM_ABOVE:
+        if actor.unit is None:
+            return f"{action.value} needs an actor who belongs to a unit"
+        if hierarchy is None:
+            return None
+        department_unit = getattr(target, "department_unit", None)
+        own_department = target.lead is not None and department_unit == actor.unit
+        strictly_above = target.unit != actor.unit and hierarchy.is_within(target.unit, actor.unit)
+        if not (strictly_above or own_department):
+            return (
+                f"{action.value} comes only from a strictly higher level: "
+                f"{actor.unit!r} is not above {target.unit!r}"
+            )
+    return None
+
+
+def _standing(actor: Actor) -> tuple[ActorKind, UnitId | None, DepartmentId | None]:
+    """What grants and rules depend on (the display name does not matter)."""
+    return actor.kind, actor.unit, actor.department
+
+
+def _describe(actor: Actor) -> str:
+    parts = [actor.kind.value]
+    if actor.unit is not None:
+        parts.append(f"unit {actor.unit!r}")
+    if actor.department is not None:
+        parts.append(f"department {actor.department!r}")
+    return ", ".join(parts)
 
 
 class AccessPolicy:
@@ -396,9 +465,27 @@ class AccessPolicy:
     # -- deciding -------------------------------------------------------------------
 
     def authorize(self, actor: Actor, action: Action, target: TargetLike, at: datetime) -> Decision:
-        """Decide whether ``actor`` may do ``action`` on ``target`` at ``at``, and why."""
+        """Decide whether ``actor`` may do ``action`` on ``target`` at ``at``, and why.
+
+        An actor whose id is registered with the policy must be that registered actor
+        (same kind, unit and department): grants belong to the registration, so a
+        look-alike ``Actor`` built with another department is refused.
+        """
+        registered = self._actors.get(actor.id)
+        if (
+            registered is not None
+            and registered is not actor
+            and _standing(registered) != _standing(actor)
+        ):
+            return Decision(
+                False,
+                action,
+                actor.id,
+                f"the actor given as {actor.id!r} differs from the one registered under "
+                f"that id ({_describe(registered)}, not {_describe(actor)})",
+            )
         if action in _RULED:
-            refusal = self._domain_rule(actor, action, target)
+            refusal = domain_refusal(actor, action, target, self.hierarchy)
             if refusal is not None:
                 return Decision(False, action, actor.id, refusal)
         unit = _scope_unit(action, target)
@@ -462,41 +549,6 @@ class AccessPolicy:
         if not decision.allowed:
             raise PermissionDeniedError(decision.actor, decision.action.value, decision.reason)
         return decision
-
-    def _domain_rule(self, actor: Actor, action: Action, target: TargetLike) -> str | None:
-        """The reason a domain rule refuses the action, or None."""
-        if action in _DEPARTMENT_BOUND or (
-            action is Action.TRANSFER and actor.kind is ActorKind.DEPARTMENT_STAFF
-        ):
-            if actor.kind is not ActorKind.DEPARTMENT_STAFF:
-                if action in _DEPARTMENT_BOUND:
-                    return f"only staff of the assigned department may {action.value}"
-            elif actor.department != target.lead:
-                return (
-                    f"department {actor.department!r} may not {action.value}: the issue is "
-                    f"assigned to {target.lead!r}"
-                )
-        if action is Action.EVALUATE:
-            if target.resolved_by is not None and actor.id == target.resolved_by:
-                return "an evaluator is never the resolver"
-            if actor.department is not None and actor.department == target.resolving_department:
-                return "an evaluator never belongs to the resolving department"
-            if actor.kind is ActorKind.REPORTER and actor.id != target.reporter:
-                return "a reporter evaluates only the issues they reported"
-        if action in _FROM_ABOVE:
-            if actor.unit is None:
-                return f"{action.value} needs an actor who belongs to a unit"
-            department_unit = getattr(target, "department_unit", None)
-            own_department = target.lead is not None and department_unit == actor.unit
-            strictly_above = target.unit != actor.unit and self.hierarchy.is_within(
-                target.unit, actor.unit
-            )
-            if not (strictly_above or own_department):
-                return (
-                    f"{action.value} comes only from a strictly higher level: "
-                    f"{actor.unit!r} is not above {target.unit!r}"
-                )
-        return None
 
     # -- convenience ----------------------------------------------------------------
 

@@ -364,6 +364,9 @@ class _Cycle:
     extension: int = 0
     paused_units: int = 0
     paused_since: datetime | None = None
+    recorded: Deadline | None = None
+    """The deadline as recorded when it was last set, if known: it stands even if the
+    calendar has changed since (a holiday notice published later)."""
 
 
 @attrs.frozen
@@ -405,14 +408,17 @@ class DeadlineClock:
         paused_since: datetime | None = None,
         cycle: int = 1,
         warnings: WarningThresholds | None = None,
+        deadline: Deadline | None = None,
     ) -> DeadlineClock:
         """A clock rebuilt from the totals an issue's state keeps.
 
         ``extension`` and ``paused_units`` are the totals so far in the limit's units;
         ``paused_since`` is set while the clock is paused; ``cycle`` is the handling
-        cycle the clock belongs to.
+        cycle the clock belongs to. ``deadline`` is the deadline as recorded (an issue's
+        ``due_at``): when given it is the clock's deadline, even if the calendar now
+        counts differently, until a resume or an extension sets a new one.
         """
-        current = _Cycle(_aware(started_at), limit, extension, paused_units, paused_since)
+        current = _Cycle(_aware(started_at), limit, extension, paused_units, paused_since, deadline)
         filler = tuple(_Cycle(current.start, limit) for _ in range(cycle - 1))
         return cls(
             calendar,
@@ -467,7 +473,10 @@ class DeadlineClock:
             raise DeadlineClockError("the clock is not paused")
         units = self._units_between(since, at)
         cycle = attrs.evolve(
-            self.current, paused_units=self.current.paused_units + units, paused_since=None
+            self.current,
+            paused_units=self.current.paused_units + units,
+            paused_since=None,
+            recorded=None,
         )
         return self._with_current(cycle, at)
 
@@ -476,7 +485,7 @@ class DeadlineClock:
         at = self._check_time(at, "extend")
         if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
             raise DeadlineClockError(f"an extension must be a whole number > 0, got {amount!r}")
-        cycle = attrs.evolve(self.current, extension=self.current.extension + amount)
+        cycle = attrs.evolve(self.current, extension=self.current.extension + amount, recorded=None)
         return self._with_current(cycle, at)
 
     def restart(self, at: datetime, limit: TimeLimit | None = None) -> DeadlineClock:
@@ -501,6 +510,8 @@ class DeadlineClock:
     def deadline(self) -> Deadline:
         """The deadline given the events so far (an open pause counts as not yet resumed)."""
         cycle = self.current
+        if cycle.recorded is not None:
+            return cycle.recorded
         return due(self.calendar, cycle.limit, cycle.start, cycle.extension + cycle.paused_units)
 
     def read(self, at: datetime) -> ClockReading:

@@ -38,9 +38,10 @@ from closedloop.errors import (
     ConfigurationError,
     IssueNotFoundError,
     NaiveDatetimeError,
+    PermissionDeniedError,
     UnknownActorError,
 )
-from closedloop.ids import ActorId, DepartmentId, EventId, IssueId, UnitId
+from closedloop.ids import ActorId, EventId
 from closedloop.lifecycle.commands import (
     AcceptAssignment,
     ArchiveIssue,
@@ -86,7 +87,7 @@ if TYPE_CHECKING:
     from closedloop.hierarchy import Hierarchy
 
 
-__all__ = ["Clock", "ClosedLoop", "FixedClock", "SystemClock", "TimeOrderedIds"]
+__all__ = ["SYSTEM_ACTOR", "Clock", "ClosedLoop", "FixedClock", "SystemClock", "TimeOrderedIds"]
 
 
 class Clock(Protocol):
@@ -97,13 +98,27 @@ class Clock(Protocol):
         ...
 
 
+def _aware(at: object, what: str) -> datetime:
+    """``at`` if it is an aware datetime; otherwise a clear error naming ``what``."""
+    if not isinstance(at, datetime):
+        raise ConfigurationError(f"{what} needs an aware datetime, got {at!r}")
+    if at.utcoffset() is None:
+        raise NaiveDatetimeError(f"{what} needs an aware datetime, got {at.isoformat()}")
+    return at
+
+
 class SystemClock:
     """The machine's clock, in a time zone (Asia/Shanghai by default)."""
 
     __slots__ = ("_zone",)
 
     def __init__(self, zone: str = "Asia/Shanghai") -> None:
-        self._zone: tzinfo = pendulum.timezone(zone)
+        try:
+            self._zone: tzinfo = pendulum.timezone(zone)
+        except Exception:
+            raise ConfigurationError(
+                f"unknown time zone {zone!r}; use an IANA name such as 'Asia/Shanghai'"
+            ) from None
 
     def now(self) -> datetime:
         """The current instant."""
@@ -119,9 +134,7 @@ class FixedClock:
     __slots__ = ("_at",)
 
     def __init__(self, at: datetime) -> None:
-        if at.utcoffset() is None:
-            raise NaiveDatetimeError(f"FixedClock needs an aware datetime, got {at.isoformat()}")
-        self._at = at
+        self._at = _aware(at, "FixedClock")
 
     def now(self) -> datetime:
         """The instant the clock was set to."""
@@ -129,8 +142,7 @@ class FixedClock:
 
     def set(self, at: datetime) -> None:
         """Move the clock to ``at`` (not backwards)."""
-        if at.utcoffset() is None:
-            raise NaiveDatetimeError(f"FixedClock needs an aware datetime, got {at.isoformat()}")
+        at = _aware(at, "FixedClock")
         if at < self._at:
             raise ConfigurationError(
                 f"the clock must not go backwards: {at.isoformat()} < {self._at.isoformat()}"
@@ -144,6 +156,7 @@ class FixedClock:
 
 
 SYSTEM_ACTOR = Actor(ActorId("system"), ActorKind.SYSTEM, name="the information system")
+"""The actor the service observes deadlines as (see :meth:`ClosedLoop.observe`)."""
 """The actor that records observed facts such as missed deadlines."""
 
 ActorLike = Actor | str
@@ -188,7 +201,7 @@ class ClosedLoop:
         self.policy = policy if policy is not None else DeadlinePolicy.yiwu()
         self.calendar = calendar if calendar is not None else china_calendar()
         self.clock: Clock = clock if clock is not None else SystemClock()
-        self.access: Authorizer = access if access is not None else Unrestricted()
+        self.access: Authorizer = access if access is not None else Unrestricted(hierarchy)
         self.warnings = warnings if warnings is not None else self.policy.warnings
         self._new_id = new_id if new_id is not None else TimeOrderedIds()
         self.router: Router | None = None
@@ -280,6 +293,11 @@ class ClosedLoop:
         when = at if at is not None else self.clock.now()
         self._catch_up()
         state = self._projection.get(command.issue_id)
+        if state is None and not isinstance(command, RegisterIssue):
+            raise IssueNotFoundError(
+                f"no issue with id {command.issue_id!r} to {command.ACTION.value}; "
+                "register it first"
+            )
         events = decide(command, state, self._context(who, when))
         if not events:
             return events
@@ -341,13 +359,13 @@ class ClosedLoop:
     ) -> list[IssueEvent]:
         """登记: register a problem at ``unit``; the issue id is made up unless given."""
         command = RegisterIssue(
-            IssueId(issue_id if issue_id is not None else self._new_id()),
-            UnitId(unit),
+            issue_id if issue_id is not None else self._new_id(),
+            unit,
             category,
-            Difficulty(difficulty),
+            difficulty,
             title,
             description,
-            ActorId(reporter) if reporter is not None else None,
+            reporter,
         )
         return self.execute(command, actor, at=at)
 
@@ -355,7 +373,7 @@ class ClosedLoop:
         self, actor: ActorLike, issue_id: str, *, reason: str = "", at: datetime | None = None
     ) -> list[IssueEvent]:
         """Send the issue to the parent of its handling unit."""
-        return self.execute(EscalateIssue(IssueId(issue_id), reason), actor, at=at)
+        return self.execute(EscalateIssue(issue_id, reason), actor, at=at)
 
     def route(self, issue_id: str, *, at: datetime | None = None) -> Route:
         """The lead and co-handlers the responsibility matrix gives for the issue now."""
@@ -385,20 +403,20 @@ class ClosedLoop:
             lead = route.lead.id
             if co_handlers is None:
                 co_handlers = [d.id for d in route.co_handlers]
-        command = AssignIssue(IssueId(issue_id), DepartmentId(lead), tuple(co_handlers or ()))
+        command = AssignIssue(issue_id, lead, () if co_handlers is None else co_handlers)
         return self.execute(command, actor, at=when)
 
     def accept(
         self, actor: ActorLike, issue_id: str, *, at: datetime | None = None
     ) -> list[IssueEvent]:
         """签收: the lead department accepts the assignment."""
-        return self.execute(AcceptAssignment(IssueId(issue_id)), actor, at=at)
+        return self.execute(AcceptAssignment(issue_id), actor, at=at)
 
     def return_assignment(
         self, actor: ActorLike, issue_id: str, *, reason: str, at: datetime | None = None
     ) -> list[IssueEvent]:
         """退回: the lead department returns a misrouted assignment."""
-        return self.execute(ReturnAssignment(IssueId(issue_id), reason), actor, at=at)
+        return self.execute(ReturnAssignment(issue_id, reason), actor, at=at)
 
     def transfer(
         self,
@@ -411,20 +429,20 @@ class ClosedLoop:
         at: datetime | None = None,
     ) -> list[IssueEvent]:
         """转办: move the lead to department ``to``."""
-        command = TransferIssue(IssueId(issue_id), DepartmentId(to), tuple(co_handlers), reason)
+        command = TransferIssue(issue_id, to, co_handlers, reason)
         return self.execute(command, actor, at=at)
 
     def suspend(
         self, actor: ActorLike, issue_id: str, *, reason: str = "", at: datetime | None = None
     ) -> list[IssueEvent]:
         """挂起: stop handling and the deadline clock."""
-        return self.execute(SuspendIssue(IssueId(issue_id), reason), actor, at=at)
+        return self.execute(SuspendIssue(issue_id, reason), actor, at=at)
 
     def resume(
         self, actor: ActorLike, issue_id: str, *, at: datetime | None = None
     ) -> list[IssueEvent]:
         """恢复: resume handling; the deadline moves by the working time paused."""
-        return self.execute(ResumeIssue(IssueId(issue_id)), actor, at=at)
+        return self.execute(ResumeIssue(issue_id), actor, at=at)
 
     def extend(
         self,
@@ -436,13 +454,13 @@ class ClosedLoop:
         at: datetime | None = None,
     ) -> list[IssueEvent]:
         """延期: approve an extension of ``amount`` units of the limit."""
-        return self.execute(ExtendDeadline(IssueId(issue_id), amount, reason), actor, at=at)
+        return self.execute(ExtendDeadline(issue_id, amount, reason), actor, at=at)
 
     def resolve(
         self, actor: ActorLike, issue_id: str, *, summary: str = "", at: datetime | None = None
     ) -> list[IssueEvent]:
         """办结: the lead department reports the problem solved."""
-        return self.execute(ResolveIssue(IssueId(issue_id), summary), actor, at=at)
+        return self.execute(ResolveIssue(issue_id, summary), actor, at=at)
 
     def evaluate(
         self,
@@ -450,15 +468,18 @@ class ClosedLoop:
         issue_id: str,
         *,
         satisfied: bool,
-        evaluator_kind: EvaluatorKind | str = EvaluatorKind.REPORTER,
+        evaluator_kind: EvaluatorKind | str | None = None,
         score: float | None = None,
         comment: str = "",
         at: datetime | None = None,
     ) -> list[IssueEvent]:
-        """评价: judge the resolution (never by the resolver)."""
-        command = EvaluateResolution(
-            IssueId(issue_id), EvaluatorKind(evaluator_kind), satisfied, score, comment
-        )
+        """评价: judge the resolution (never by the resolver).
+
+        ``evaluator_kind`` says whose judgement it is; by default the actor's own
+        (reporter, third party, experience officer). Other actors record a judgement on
+        someone's behalf and must name its kind.
+        """
+        command = EvaluateResolution(issue_id, evaluator_kind, satisfied, score, comment)
         return self.execute(command, actor, at=at)
 
     def reopen(
@@ -471,16 +492,14 @@ class ClosedLoop:
         at: datetime | None = None,
     ) -> list[IssueEvent]:
         """重办: a new handling cycle with a new deadline."""
-        command = ReopenIssue(
-            IssueId(issue_id), reason, DepartmentId(lead) if lead is not None else None
-        )
+        command = ReopenIssue(issue_id, reason, lead)
         return self.execute(command, actor, at=at)
 
     def archive(
         self, actor: ActorLike, issue_id: str, *, at: datetime | None = None
     ) -> list[IssueEvent]:
         """归档 / 销号: close out a satisfactorily evaluated issue."""
-        return self.execute(ArchiveIssue(IssueId(issue_id)), actor, at=at)
+        return self.execute(ArchiveIssue(issue_id), actor, at=at)
 
     def withdraw(
         self,
@@ -493,7 +512,7 @@ class ClosedLoop:
         at: datetime | None = None,
     ) -> list[IssueEvent]:
         """Take an unresolved issue out of the loop (duplicate, out of scope, merged)."""
-        command = WithdrawIssue(IssueId(issue_id), WithdrawalReason(reason), merged_into, note)
+        command = WithdrawIssue(issue_id, reason, merged_into, note)
         return self.execute(command, actor, at=at)
 
     def observe(
@@ -501,18 +520,34 @@ class ClosedLoop:
     ) -> list[IssueEvent]:
         """Record a DeadlineMissed fact for every running deadline breached at ``now``.
 
-        Each breach is recorded once. Returns the new events.
+        Each breach is recorded once. Returns the new events. The observer is
+        :data:`SYSTEM_ACTOR` unless given; under an :class:`~closedloop.AccessPolicy` it
+        needs the OBSERVE grant, e.g. ``AccessPolicy.standard_grants(SYSTEM_ACTOR,
+        scope_unit=<the root unit>)``.
         """
-        when = now if now is not None else self.clock.now()
+        when = _aware(now, "observe") if now is not None else self.clock.now()
         self._catch_up()
         due = [
             state.issue_id
             for state in self._projection.open_issues()
             if state.is_overdue(when) and state.missed_due_at != state.due_at
         ]
+        observer = self._actor(actor)
+        if observer is SYSTEM_ACTOR:
+            observer = self._actors.get(SYSTEM_ACTOR.id, SYSTEM_ACTOR)
         events: list[IssueEvent] = []
         for issue_id in due:
-            events.extend(self.execute(ObserveDeadline(issue_id), actor, at=when))
+            try:
+                events.extend(self.execute(ObserveDeadline(issue_id), observer, at=when))
+            except PermissionDeniedError as error:
+                if observer.kind is not ActorKind.SYSTEM:
+                    raise
+                raise PermissionDeniedError(
+                    error.actor,
+                    error.action,
+                    f"{error.reason}; grant the observer OBSERVE over the hierarchy, e.g. "
+                    "AccessPolicy.standard_grants(SYSTEM_ACTOR, scope_unit=<root unit>)",
+                ) from None
         return events
 
     # -- downward meetings ------------------------------------------------------------
@@ -613,24 +648,29 @@ class ClosedLoop:
             duration_minutes=duration_minutes,
             handling_units={i.issue_id: i.unit for i in items},
         )
-        steps = [
-            (
-                item.command,
-                who if item.acting_department is None else self._staff(item.acting_department),
-            )
-            for item in outcome.commands
-        ]
-        self._dry_run(steps, when)
+        steps: list[tuple[Command, Actor]] = []
+        for item in outcome.commands:
+            by = who if item.acting_department is None else self._staff(item.acting_department)
+            steps.append((item.command, by))
+            if accept_on_site and isinstance(item.command, AssignIssue):
+                lead = item.command.lead
+                steps.append((AcceptAssignment(item.command.issue_id), self._staff(lead)))
+        try:
+            self._dry_run(steps, when)
+        except PermissionDeniedError as error:
+            stand_ins = {by.id for _, by in steps if by is not who and by.id not in self._actors}
+            if error.actor not in stand_ins:
+                raise
+            raise PermissionDeniedError(
+                error.actor,
+                error.action,
+                f"{error.reason}; no actor of that department is registered with the service "
+                "(add one with add_actors, or pass accept_on_site=False)",
+            ) from None
         self.record([outcome.event])
         events: list[IssueEvent] = []
         for command, by in steps:
             events.extend(self.execute(command, by, at=when))
-            if accept_on_site and isinstance(command, AssignIssue):
-                events.extend(
-                    self.execute(
-                        AcceptAssignment(command.issue_id), self._staff(command.lead), at=when
-                    )
-                )
         return outcome.event, events
 
     def _staff(self, department: str) -> Actor:
@@ -708,12 +748,22 @@ class ClosedLoop:
         )
 
     def overdue(
-        self, at: datetime | None = None, *, minimum: WarningLevel = WarningLevel.RED
+        self, at: datetime | None = None, *, minimum: WarningLevel | str = WarningLevel.RED
     ) -> list[OverdueIssue]:
-        """Issues whose deadline is breached at ``at`` (or at ``minimum`` warning level)."""
+        """Issues whose deadline is breached at ``at`` (or at ``minimum`` warning level).
+
+        ``minimum`` is a :class:`~closedloop.WarningLevel` or its name (``"yellow"``).
+        The deadlines are those stored with the issues; the calendar counts the time
+        left. Most urgent first.
+        """
+        if isinstance(minimum, str) and minimum.upper() in WarningLevel.__members__:
+            minimum = WarningLevel[minimum.upper()]
+        if not isinstance(minimum, WarningLevel):
+            allowed = ", ".join(level.name.lower() for level in WarningLevel)
+            raise ConfigurationError(f"unknown warning level {minimum!r}; allowed: {allowed}")
         self._catch_up()
         return self._projection.overdue(
-            at if at is not None else self.clock.now(),
+            _aware(at, "overdue") if at is not None else self.clock.now(),
             self.calendar,
             warnings=self.warnings,
             minimum=minimum,
@@ -739,10 +789,13 @@ class ClosedLoop:
 
     def allowed(self, actor: ActorLike, action: Action | str, issue_id: str) -> bool:
         """Whether ``actor`` may do ``action`` on the issue now (access rules only)."""
+        try:
+            chosen = Action(action)
+        except ValueError:
+            allowed = ", ".join(a.value for a in Action)
+            raise ConfigurationError(f"unknown action {action!r}; allowed: {allowed}") from None
         state = self.issue(issue_id)
-        return self.access.authorize(
-            self._actor(actor), Action(action), state, self.clock.now()
-        ).allowed
+        return self.access.authorize(self._actor(actor), chosen, state, self.clock.now()).allowed
 
     def __repr__(self) -> str:
         return f"<ClosedLoop {len(self._projection)} issues on {type(self.store).__name__}>"

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, NamedTuple, Protocol
 
 import attrs
 
-from closedloop.access import Action, Actor, Authorizer, Target
+from closedloop.access import Action, Actor, ActorKind, Authorizer, Target
 from closedloop.deadlines import DeadlinePolicy, Difficulty, LimitUnit, due
 from closedloop.errors import (
     CommandError,
@@ -163,7 +163,9 @@ def _difficulty(value: Any) -> Difficulty:
         raise CommandError(f"unknown difficulty {value!r}; allowed: {allowed}") from None
 
 
-def _evaluator_kind(value: Any) -> EvaluatorKind:
+def _evaluator_kind(value: Any) -> EvaluatorKind | None:
+    if value is None:
+        return None
     try:
         return EvaluatorKind(value)
     except ValueError:
@@ -306,13 +308,18 @@ class ResolveIssue(Command):
 class EvaluateResolution(Command):
     """评价: judge a resolution (never by the resolver).
 
-    ``score`` is optional, on a 0-100 scale.
+    ``score`` is optional, on a 0-100 scale. Reporters, third-party evaluators and
+    experience officers give only their own kind of judgement; other actors (a hotline
+    operator calling the reporter back, say) record one on someone's behalf and must
+    say whose it is.
     """
 
     ACTION: ClassVar[Action] = Action.EVALUATE
     EVENT: ClassVar[type[IssueEvent]] = ResolutionEvaluated
 
-    evaluator_kind: EvaluatorKind = attrs.field(converter=_evaluator_kind)
+    evaluator_kind: EvaluatorKind | None = attrs.field(converter=_evaluator_kind)
+    """Whose judgement it is; None: the evaluating actor's own kind (a reporter, a
+    third-party survey or an experience officer)."""
     satisfied: bool
     score: float | None = None
     comment: str = attrs.field(default="", converter=_text)
@@ -542,6 +549,8 @@ def _transfer(command: TransferIssue, state: IssueState, ctx: Context) -> list[I
             f"issue {state.issue_id!r} is already led by {state.lead!r}; transfer elsewhere"
         )
     _check_department(ctx, state.issue_id, command.to_department, "receiving")
+    for department in command.co_handlers:
+        _check_department(ctx, state.issue_id, department, "co-handling")
     _authorize(ctx, Action.TRANSFER, state)
     assert state.lead is not None
     return [
@@ -674,6 +683,7 @@ def _evaluate(command: EvaluateResolution, state: IssueState, ctx: Context) -> l
             actor.id, Action.EVALUATE.value, "an evaluator is never the resolver"
         )
     _authorize(ctx, Action.EVALUATE, state)
+    kind = _judgement_kind(command, state, actor)
     return [
         ResolutionEvaluated(
             event_id=ctx.new_event_id(),
@@ -681,7 +691,7 @@ def _evaluate(command: EvaluateResolution, state: IssueState, ctx: Context) -> l
             version=state.version + 1,
             occurred_at=ctx.at,
             actor=ctx.actor.id,
-            evaluator_kind=command.evaluator_kind,
+            evaluator_kind=kind,
             satisfied=command.satisfied,
             score=None if score is None else float(score),
             comment=command.comment,
@@ -689,7 +699,41 @@ def _evaluate(command: EvaluateResolution, state: IssueState, ctx: Context) -> l
     ]
 
 
+_OWN_JUDGEMENT: Final = {
+    ActorKind.REPORTER: EvaluatorKind.REPORTER,
+    ActorKind.THIRD_PARTY_EVALUATOR: EvaluatorKind.THIRD_PARTY,
+    ActorKind.EXPERIENCE_OFFICER: EvaluatorKind.EXPERIENCE_OFFICER,
+}
+
+
+def _judgement_kind(command: EvaluateResolution, state: IssueState, actor: Actor) -> EvaluatorKind:
+    """Whose judgement an evaluation records, checked against who records it."""
+    own = _OWN_JUDGEMENT.get(actor.kind)
+    given = command.evaluator_kind
+    if own is not None:
+        if given is not None and given is not own:
+            raise PermissionDeniedError(
+                actor.id,
+                Action.EVALUATE.value,
+                f"a {actor.kind.value} gives a {own.value} judgement, not {given.value}",
+            )
+        return own
+    if given is None:
+        allowed = ", ".join(k.value for k in EvaluatorKind)
+        raise CommandError(
+            f"issue {state.issue_id!r}: a {actor.kind.value} records an evaluation on "
+            f"someone's behalf and must say whose judgement it is (evaluator_kind: {allowed})"
+        )
+    return given
+
+
 def _reopen(command: ReopenIssue, state: IssueState, ctx: Context) -> list[IssueEvent]:
+    if state.last_satisfied is None:
+        raise _refuse(
+            state,
+            command,
+            "an issue is reopened after an evaluation of its resolution; this cycle has none",
+        )
     lead = command.lead if command.lead is not None else state.resolving_department
     assert lead is not None
     _check_department(ctx, state.issue_id, lead, "lead")
@@ -739,6 +783,8 @@ def _archive(command: ArchiveIssue, state: IssueState, ctx: Context) -> list[Iss
 def _withdraw(command: WithdrawIssue, state: IssueState, ctx: Context) -> list[IssueEvent]:
     if command.reason is WithdrawalReason.MERGED and not command.merged_into:
         raise CommandError(f"issue {state.issue_id!r}: a merge names what it was merged into")
+    if command.merged_into == state.issue_id:
+        raise CommandError(f"issue {state.issue_id!r} cannot be merged into itself")
     _authorize(ctx, Action.WITHDRAW, state)
     return [
         IssueWithdrawn(

@@ -17,7 +17,13 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple
 
-from closedloop.deadlines import ClockReading, DeadlineClock, WarningLevel, WarningThresholds
+from closedloop.deadlines import (
+    ClockReading,
+    Deadline,
+    DeadlineClock,
+    WarningLevel,
+    WarningThresholds,
+)
 from closedloop.errors import ConfigurationError, IssueNotFoundError
 from closedloop.ids import DepartmentId, IssueId, UnitId
 from closedloop.lifecycle.events import IssueEvent
@@ -46,9 +52,15 @@ def deadline_reading(
     """The issue's deadline clock read at ``at``, or None when no deadline runs.
 
     A deadline runs while the issue is assigned, in progress or suspended (a suspended
-    clock is read as paused).
+    clock is read as paused). The deadline is the one stored with the issue; the
+    calendar only counts the time elapsed and remaining.
     """
-    if state.limit is None or state.assigned_at is None or state.due_at is None:
+    if (
+        state.limit is None
+        or state.assigned_at is None
+        or state.due_at is None
+        or state.due_date is None
+    ):
         return None
     if state.status not in (Status.ASSIGNED, Status.IN_PROGRESS, Status.SUSPENDED):
         return None
@@ -61,6 +73,7 @@ def deadline_reading(
         paused_since=state.paused_since,
         cycle=state.cycle,
         warnings=warnings,
+        deadline=Deadline(state.due_date, state.due_at, state.provisional),
     )
     return clock.read(max(at, state.assigned_at))
 
