@@ -115,6 +115,8 @@ def test_a_policy_must_cover_every_difficulty() -> None:
     [
         (lambda: TimeLimit.working_days(-1), ">= 0"),
         (lambda: TimeLimit.working_hours(0), "longer than zero"),
+        (lambda: TimeLimit.working_hours(1.01), "whole minutes"),
+        (lambda: TimeLimit.working_hours("2"), "number of hours"),  # type: ignore[arg-type]
         (lambda: TimeLimit(cl.LimitUnit.WORKING_DAYS, 3, time(16)), "cut-off"),
         (lambda: WarningThresholds(yellow=1.5), r"\[0, 1\]"),
         (lambda: WarningThresholds(yellow=0.9, orange=0.5), "orange"),
@@ -130,6 +132,7 @@ def test_limits_print_readably() -> None:
     assert str(TimeLimit.calendar_days(1)) == "1 calendar day"
     assert str(TimeLimit.same_day(cutoff=time(16))) == "same day (cut-off 16:00)"
     assert str(TimeLimit.working_hours(4)) == "4 working hours"
+    assert TimeLimit.working_hours(1.5) == TimeLimit.working_minutes(90)
     assert Difficulty.DIFFICULT.chinese == "疑难"
 
 

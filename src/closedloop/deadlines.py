@@ -131,9 +131,23 @@ class TimeLimit:
         return cls(LimitUnit.CALENDAR_DAYS, n)
 
     @classmethod
-    def working_hours(cls, hours: int) -> TimeLimit:
-        """Due after ``hours`` hours of working time (needs a calendar with working hours)."""
-        return cls(LimitUnit.WORKING_MINUTES, hours * 60)
+    def working_hours(cls, hours: float) -> TimeLimit:
+        """Due after ``hours`` hours of working time (needs a calendar with working hours).
+
+        Fractions that come to whole minutes are fine (``1.5`` is 90 minutes).
+
+        Raises:
+            ConfigurationError: for a negative amount, or one that is not whole minutes.
+        """
+        if isinstance(hours, bool) or not isinstance(hours, int | float):
+            raise ConfigurationError(f"working_hours takes a number of hours, got {hours!r}")
+        minutes = hours * 60
+        if not (isinstance(minutes, int) or float(minutes).is_integer()) or minutes < 0:
+            raise ConfigurationError(
+                f"working_hours needs hours >= 0 that come to whole minutes, got {hours!r} "
+                "(use TimeLimit.working_minutes for other amounts)"
+            )
+        return cls(LimitUnit.WORKING_MINUTES, int(minutes))
 
     @classmethod
     def working_minutes(cls, minutes: int) -> TimeLimit:
