@@ -5,6 +5,7 @@ from __future__ import annotations
 import time as time_module
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pendulum
@@ -448,3 +449,306 @@ def test_batch_outside_coverage_raises() -> None:
         CAL.add_workdays_many(np.array(["2026-12-30"], dtype="datetime64[D]"), 3)
     with pytest.raises(cl.ConfigurationError, match="days but"):
         CAL.add_workdays_many([date(2025, 1, 2)], [1, 2])
+
+
+# -- extending coverage -----------------------------------------------------------------
+
+
+def test_extended_with_coverage_adds_to_the_covered_years() -> None:
+    extended = CAL.extended_with(holidays={date(2027, 1, 1): "元旦"}, coverage=(2027, 2027))
+    assert extended.coverage == (2004, 2027)
+    assert extended.add_workdays(date(2025, 9, 30), 3) == date(2025, 10, 11)
+    assert extended.kind(date(2027, 1, 1)) is DayKind.HOLIDAY
+    earlier = CAL.extended_with(coverage=(2002, 2003))
+    assert earlier.coverage == (2002, 2026)
+    inside = CAL.extended_with(holidays={date(2025, 7, 14): "office move"}, coverage=(2025, 2025))
+    assert inside.coverage == (2004, 2026)
+    assert not inside.is_workday(date(2025, 7, 14))
+    # A calendar without coverage answers for every year; given coverage, it has that.
+    assert WorkCalendar("plain").extended_with(coverage=(2025, 2026)).coverage == (2025, 2026)
+
+
+def test_following_the_coverage_error_hint_extends_the_calendar() -> None:
+    with pytest.raises(cl.CoverageError, match=r"coverage=\(2027, 2027\)"):
+        CAL.add_workdays(date(2026, 12, 30), 3)
+    with pytest.raises(cl.CoverageError, match=r"2002-2003 .*coverage=\(2002, 2003\)"):
+        CAL.is_workday(date(2002, 6, 3))
+    extended = CAL.extended_with(holidays={date(2027, 1, 1): "元旦"}, coverage=(2027, 2027))
+    assert extended.add_workdays(date(2026, 12, 30), 3) == date(2027, 1, 5)
+
+
+@pytest.mark.parametrize(
+    ("coverage", "missing", "wanted"),
+    [((2028, 2028), "2027", "(2027, 2028)"), ((2030, 2031), "2027-2029", "(2027, 2031)")],
+)
+def test_an_extension_that_would_leave_years_without_data_is_refused(
+    coverage: tuple[int, int], missing: str, wanted: str
+) -> None:
+    with pytest.raises(cl.ConfigurationError, match=f"leave {missing} in between") as caught:
+        CAL.extended_with(holidays={date(coverage[0], 1, 1): "元旦"}, coverage=coverage)
+    assert wanted in str(caught.value)
+    with pytest.raises(cl.CalendarFormatError, match=f"leave {missing} in between"):
+        CAL.extended_with_text(f"coverage: {coverage[0]}-{coverage[1]}\n")
+    provisional = cl.china_calendar(unannounced="provisional")
+    with pytest.raises(cl.ConfigurationError, match=missing):
+        provisional.extended_with(coverage=coverage)
+    with pytest.raises(cl.ConfigurationError, match="2002-2003"):
+        CAL.extended_with(coverage=(2000, 2001))
+
+
+def test_extending_a_provisional_calendar_estimates_only_after_the_new_data() -> None:
+    provisional = cl.china_calendar(unannounced="provisional")
+    extended = provisional.extended_with(holidays={date(2027, 2, 5): "春节"}, coverage=(2027, 2027))
+    assert extended.coverage == (2004, 2027)
+    assert 2027 not in extended.estimated_years
+    assert 2028 in extended.estimated_years
+    assert not extended.uses_estimates(date(2027, 1, 4), date(2027, 12, 31))
+
+
+years = st.integers(1990, 2060)
+
+
+@given(old_first=years, old_span=st.integers(0, 30), new_first=years, new_span=st.integers(0, 30))
+def test_extended_coverage_is_the_union_or_refused_when_it_leaves_a_gap(
+    old_first: int, old_span: int, new_first: int, new_span: int
+) -> None:
+    old = (old_first, old_first + old_span)
+    new = (new_first, new_first + new_span)
+    calendar = WorkCalendar("x", coverage=old)
+    touching = new[0] <= old[1] + 1 and old[0] <= new[1] + 1
+    if touching:
+        extended = calendar.extended_with(coverage=new)
+        assert extended.coverage == (min(old[0], new[0]), max(old[1], new[1]))
+        text_extended = calendar.extended_with_text(f"coverage: {new[0]}-{new[1]}")
+        assert text_extended.coverage == extended.coverage
+    else:
+        with pytest.raises(cl.ConfigurationError, match="in between"):
+            calendar.extended_with(coverage=new)
+
+
+def test_combining_covers_only_years_every_calendar_covers() -> None:
+    closures = WorkCalendar(
+        "closures",
+        timezone="Asia/Shanghai",
+        holidays={date(2025, 7, 14): "office move"},
+        coverage=(2025, 2030),
+    )
+    both = CAL.combined_with(closures)
+    assert both.coverage == (2025, 2026)
+    with pytest.raises(cl.CoverageError):
+        both.is_workday(date(2024, 6, 3))
+    disjoint = WorkCalendar("later", timezone="Asia/Shanghai", coverage=(2030, 2031))
+    with pytest.raises(cl.ConfigurationError, match="do not overlap"):
+        CAL.combined_with(disjoint)
+    # Estimates are not carried over: the result is official data only.
+    provisional = cl.china_calendar(unannounced="provisional").combined_with(closures)
+    assert provisional.coverage == (2025, 2026)
+    assert not provisional.estimated_years
+    with pytest.raises(cl.CoverageError, match="2027"):
+        provisional.add_workdays(date(2026, 12, 30), 3)
+    with pytest.raises(cl.ConfigurationError, match="no weekday is worked"):
+        WorkCalendar("a", weekmask="Mon").combined_with(WorkCalendar("b", weekmask="Tue"))
+
+
+# -- text round trip ----------------------------------------------------------------------
+
+
+def test_text_round_trip_keeps_hashes_backslashes_and_line_breaks() -> None:
+    calendar = WorkCalendar(
+        "Bureau #3 closures",
+        timezone="Asia/Shanghai",
+        holidays={
+            date(2025, 10, 1): "Closure #2 (system migration)",
+            date(2025, 10, 2): "a\nb",
+            date(2025, 10, 3): "C:\\share\\notes",
+        },
+        workdays={date(2025, 10, 11): " padded\t"},
+        sources={2025: "notice No. #12\r\nsecond line\u2028third"},
+        coverage=(2025, 2025),
+    )
+    text = calendar.to_text()
+    assert "Closure \\#2" in text
+    assert "a\\nb" in text
+    assert "C:\\\\share" in text
+    back = WorkCalendar.from_text(text)
+    assert back == calendar
+    assert back.holidays[date(2025, 10, 1)] == "Closure #2 (system migration)"
+    assert back.workdays[date(2025, 10, 11)] == " padded\t"
+    assert back.to_text() == text
+
+
+def test_escaped_text_reads_as_documented() -> None:
+    calendar = WorkCalendar.from_text(
+        "name: Bureau \\#3\\u0020  # a comment\n"
+        "2025-10-01 holiday Closure \\#2 \\\\ a\\tb   # another comment\n"
+    )
+    assert calendar.name == "Bureau #3 "
+    assert calendar.holidays[date(2025, 10, 1)] == "Closure #2 \\ a\tb"
+
+
+@pytest.mark.parametrize(
+    "line", ["2025-10-01 holiday C:\\share", "name: trailing\\", "name: \\u12"]
+)
+def test_an_unknown_escape_is_a_format_error_naming_the_line(line: str) -> None:
+    with pytest.raises(cl.CalendarFormatError, match="unknown escape") as caught:
+        WorkCalendar.from_text(f"name: x\n{line}\n")
+    assert caught.value.line_number == 2
+
+
+calendar_years = st.integers(1, 9998)
+
+
+@given(
+    name=st.text(),
+    labels=st.lists(st.text(), min_size=3, max_size=3),
+    sources=st.dictionaries(calendar_years, st.text(), max_size=3),
+)
+def test_text_round_trip_is_exact_for_any_labels(
+    name: str, labels: list[str], sources: dict[int, str]
+) -> None:
+    calendar = WorkCalendar(
+        name,
+        timezone="Asia/Shanghai",
+        holidays={date(2025, 10, 1): labels[0], date(2025, 10, 2): labels[1]},
+        workdays={date(2025, 10, 11): labels[2]},
+        sources=sources,
+        coverage=(2025, 2025),
+    )
+    text = calendar.to_text()
+    assert WorkCalendar.from_text(text) == calendar
+    assert WorkCalendar.from_text(text).to_text() == text
+
+
+def test_working_hours_with_seconds_survive_the_round_trip() -> None:
+    hours = WorkingHours(((time(8, 30, 15), time(12, 0)),))
+    calendar = WorkCalendar("x", working_hours=hours)
+    assert str(hours) == "08:30:15-12:00"
+    assert WorkCalendar.from_text(calendar.to_text()) == calendar
+
+
+@pytest.mark.parametrize(
+    ("weekmask", "message"),
+    [
+        ("Mon Tue Wed Thu Fri Sat Sun Mon", "Mon more than once"),
+        ("Mon Mon", "Mon more than once"),
+        ("0000000", "no weekday"),
+        ("", "no weekday"),
+        ((False,) * 7, "no weekday"),
+        (5, "a weekmask is text"),
+    ],
+)
+def test_a_weekmask_names_each_weekday_at_most_once_and_works_some(
+    weekmask: object, message: str
+) -> None:
+    with pytest.raises(cl.ConfigurationError, match=message):
+        LooseCalendar("x", weekmask=weekmask)
+    if isinstance(weekmask, str):
+        with pytest.raises(cl.CalendarFormatError, match=message) as caught:
+            WorkCalendar.from_text(f"name: x\nweekmask: {weekmask}\n")
+        assert caught.value.line_number == 2
+
+
+# -- bad arguments --------------------------------------------------------------------------
+
+# The same objects, typed Any: these tests pass what the annotations rule out.
+LOOSE: Any = CAL
+LOOSE_HOURS: Any = HOURS_CAL
+LooseCalendar: Any = WorkCalendar
+LooseHours: Any = WorkingHours
+loose_china: Any = cl.china_calendar
+
+
+@pytest.mark.parametrize("n", [1.5, 2.0, True, False, "2", None])
+def test_add_workdays_takes_only_whole_numbers(n: object) -> None:
+    with pytest.raises(cl.ConfigurationError, match="must be an int") as caught:
+        LOOSE.add_workdays(date(2025, 3, 3), n)
+    assert repr(n) in str(caught.value)
+    with pytest.raises(cl.ConfigurationError, match="must be an int"):
+        LOOSE.add_workdays_many([date(2025, 3, 3)], [n])
+    with pytest.raises(cl.ConfigurationError, match="must be an int"):
+        LOOSE.add_workdays_many([date(2025, 3, 3)], n)
+
+
+def test_numpy_integers_are_whole_numbers() -> None:
+    np = pytest.importorskip("numpy")
+    assert CAL.add_workdays(date(2025, 9, 30), np.int64(3)) == date(2025, 10, 11)
+    assert CAL.add_workdays_many([date(2025, 9, 30)], np.array([3])) == [date(2025, 10, 11)]
+    assert CAL.add_workdays_many([date(2025, 9, 30)], np.array(3)) == [date(2025, 10, 11)]
+    days = np.array(["2025-09-30", "2025-10-10"], dtype="datetime64[D]")
+    for dtype in (np.int8, np.int32, np.int64, np.uint16):
+        result = CAL.add_workdays_many(days, np.array([3, 1], dtype=dtype))
+        assert result.tolist() == [date(2025, 10, 11), date(2025, 10, 11)]
+    assert CAL.add_workdays_many(days[:0], []).tolist() == []
+
+
+@pytest.mark.parametrize("n", [1.7, [1.0, 2.0], [True, False], ["1", "2"]])
+def test_batch_on_arrays_refuses_step_counts_that_are_not_integers(n: object) -> None:
+    np = pytest.importorskip("numpy")
+    days = np.array(["2025-03-03", "2025-03-04"], dtype="datetime64[D]")
+    with pytest.raises(cl.ConfigurationError, match="whole numbers"):
+        LOOSE.add_workdays_many(days, n)
+    with pytest.raises(cl.ConfigurationError, match="whole numbers"):
+        CAL.add_workdays_many(days, np.asarray(n))
+    with pytest.raises(cl.ConfigurationError, match="2 days but 3 step counts"):
+        CAL.add_workdays_many(days, np.array([1, 2, 3]))
+
+
+NAIVE = datetime(2025, 9, 30, 10)
+AWARE = datetime(2025, 9, 30, 10, tzinfo=SHANGHAI)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: CAL.is_workday(NAIVE),
+        lambda: CAL.kind(NAIVE),
+        lambda: CAL.day_name(NAIVE),
+        lambda: CAL.workdays_between(NAIVE, date(2025, 10, 9)),
+        lambda: CAL.workdays_between(date(2025, 10, 9), NAIVE),
+        lambda: CAL.uses_estimates(NAIVE, AWARE),
+        lambda: CAL.is_estimated(NAIVE),
+        lambda: CAL.end_of_day(NAIVE),
+        lambda: CAL.start_of_day(NAIVE),
+        lambda: list(CAL.workdays_in(NAIVE, AWARE)),
+        lambda: CAL.add_workdays_many([NAIVE], 1),
+        lambda: HOURS_CAL.add_working_time(NAIVE, timedelta(hours=1)),
+        lambda: HOURS_CAL.working_time_between(NAIVE, AWARE),
+        lambda: HOURS_CAL.working_time_between(AWARE, NAIVE),
+    ],
+)
+def test_naive_datetimes_are_refused_by_every_method(call: object) -> None:
+    with pytest.raises(cl.NaiveDatetimeError):
+        call()  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: LOOSE.kind("2025-10-01"), "expected a date"),
+        (lambda: LOOSE.workdays_between(5, date(2025, 10, 9)), "expected a date"),
+        (lambda: LOOSE.add_workdays(date(2025, 1, 2), 1, counting="roll_forward"), "Counting"),
+        (lambda: LooseCalendar("p").add_workdays(date(2500, 1, 1), 1, counting="x"), "Counting"),
+        (lambda: LOOSE_HOURS.add_working_time(AWARE, 2), "timedelta"),
+        (lambda: LOOSE_HOURS.add_working_time(date(2025, 9, 30), timedelta(hours=1)), "aware"),
+        (lambda: LOOSE_HOURS.working_time_between(date(2025, 9, 30), AWARE), "aware"),
+        (lambda: LooseCalendar("x", coverage=2025), "pair"),
+        (lambda: LooseCalendar("x", coverage=(2025.5, 2026)), "a year"),
+        (lambda: LooseCalendar("x", unannounced="maybe"), "'raise' or 'provisional'"),
+        (lambda: LooseCalendar("x", holidays=5), "mapping of dates"),
+        (lambda: LooseCalendar("x", sources={"2025": "notice"}), "a year"),
+        (lambda: LooseHours(5), "working hours are text"),
+        (lambda: LooseHours([(1, 2)]), "not a time of day"),
+        (lambda: LOOSE.extended_with(coverage=(2027,)), "pair"),
+        (lambda: cl.china_calendar(unannounced="bogus"), "'raise' or 'provisional'"),
+        (lambda: loose_china(unannounced="provisional", provisional_until=[2030]), "year"),
+    ],
+)
+def test_wrong_types_raise_closedloop_errors_not_bare_type_errors(
+    call: object, message: str
+) -> None:
+    with pytest.raises(cl.ConfigurationError, match=message):
+        call()  # type: ignore[operator]
+
+
+def test_working_hours_accept_text_clock_times_in_pairs() -> None:
+    assert LooseHours([("08:30", "12:00")]) == WorkingHours("08:30-12:00")

@@ -26,7 +26,13 @@ from datetime import date, timedelta
 from importlib import resources
 
 from closedloop.errors import ConfigurationError
-from closedloop.workdays import Unannounced, WorkCalendar, YearData
+from closedloop.workdays import (
+    Unannounced,
+    WorkCalendar,
+    YearData,
+    _optional_year_converter,
+    _unannounced_converter,
+)
 
 __all__ = ["china_calendar", "estimate_china_year"]
 
@@ -108,8 +114,13 @@ def china_calendar(
 
     Returns the same immutable calendar object on every call with the same arguments,
     so it is cheap to call wherever a calendar is needed.
+
+    Raises:
+        ConfigurationError: for an unknown ``unannounced`` mode, a ``provisional_until``
+            that is not a year, or ``provisional_until`` without provisional mode.
     """
-    mode = Unannounced(unannounced)
+    mode = _unannounced_converter(unannounced)
+    provisional_until = _optional_year_converter(provisional_until)
     if mode is Unannounced.RAISE:
         if provisional_until is not None:
             raise ConfigurationError(

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import operator
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -84,6 +85,12 @@ class Counting(enum.Enum):
     """Roll forward to a working day first, then move n working days."""
 
 
+# Module-level aliases: reading ``Counting.STRICTLY_AFTER`` goes through the enum's
+# metaclass and costs more than the rest of a table lookup.
+_STRICTLY_AFTER: Final = Counting.STRICTLY_AFTER
+_ROLL_FORWARD: Final = Counting.ROLL_FORWARD
+
+
 class Unannounced(enum.Enum):
     """What a calendar does with a year its data does not cover."""
 
@@ -92,6 +99,51 @@ class Unannounced(enum.Enum):
 
     PROVISIONAL = "provisional"
     """Estimate the year with the calendar's estimator and mark results provisional."""
+
+
+def _unannounced_converter(value: Any) -> Unannounced:
+    try:
+        return Unannounced(value)
+    except ValueError:
+        raise ConfigurationError(
+            f"unannounced must be 'raise' or 'provisional' (or an Unannounced member), "
+            f"got {value!r}"
+        ) from None
+
+
+def _whole_number(value: object) -> int | None:
+    """``value`` as an int if it is an integer (Python or numpy) and not a bool, else None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        return None
+
+
+def _steps(value: object) -> int:
+    """A step count for ``add_workdays``: a whole number of working days.
+
+    Raises:
+        ConfigurationError: for a bool, a float (even 2.0), a string or anything else
+            that is not an integer.
+    """
+    whole = _whole_number(value)
+    if whole is None:
+        raise ConfigurationError(
+            f"a number of working days must be an int (not a bool), "
+            f"got {type(value).__name__} {value!r}"
+        )
+    return whole
+
+
+def _year(value: object, what: str) -> int:
+    whole = _whole_number(value)
+    if whole is None:
+        raise ConfigurationError(f"{what} must be a year (an int), got {value!r}")
+    if not 1 <= whole <= 9998:
+        raise ConfigurationError(f"{what} {whole} is outside the supported years 1-9998")
+    return whole
 
 
 class DayKind(enum.Enum):
@@ -125,7 +177,29 @@ def _periods_converter(value: Any) -> tuple[tuple[time, time], ...]:
                 )
             pairs.append((_parse_clock(start), _parse_clock(end)))
         return tuple(pairs)
-    return tuple((a, b) for a, b in value)
+    try:
+        given = [tuple(pair) for pair in value]
+    except TypeError:
+        given = []
+    if not given or any(len(pair) != 2 for pair in given):
+        raise ConfigurationError(
+            f"working hours are text like '08:30-12:00, 13:30-17:30' or (start, end) pairs "
+            f"of datetime.time, got {value!r}"
+        )
+    return tuple((_clock(a), _clock(b)) for a, b in given)
+
+
+def _clock(value: object) -> time:
+    if isinstance(value, str):
+        return _parse_clock(value)
+    if isinstance(value, time):
+        return value
+    raise ConfigurationError(f"not a time of day: {value!r} (expected datetime.time or HH:MM)")
+
+
+def _clock_text(t: time) -> str:
+    """``HH:MM``, with seconds and microseconds only when there are any."""
+    return t.isoformat("minutes") if not (t.second or t.microsecond) else t.isoformat()
 
 
 def _validate_periods(
@@ -196,30 +270,56 @@ class WorkingHours:
         )
 
     def __str__(self) -> str:
-        return ", ".join(f"{a:%H:%M}-{b:%H:%M}" for a, b in self.periods)
+        return ", ".join(f"{_clock_text(a)}-{_clock_text(b)}" for a, b in self.periods)
 
 
 def _weekmask_converter(value: Any) -> tuple[bool, ...]:
     if isinstance(value, str):
         text = value.strip()
-        if re.fullmatch(r"[01]{7}", text):
-            return tuple(c == "1" for c in text)
         names = [n.capitalize()[:3] for n in re.split(r"[,\s]+", text) if n]
         unknown = [n for n in names if n not in WEEKDAY_NAMES]
-        if unknown:
+        repeated = sorted({n for n in names if names.count(n) > 1}, key=WEEKDAY_NAMES.index)
+        if re.fullmatch(r"[01]{7}", text):
+            mask = tuple(c == "1" for c in text)
+        elif unknown:
             raise ConfigurationError(
                 f"unknown weekday name(s) {unknown} in weekmask {value!r}; "
                 f"use {' '.join(WEEKDAY_NAMES)} or seven 0/1 digits"
             )
-        return tuple(name in names for name in WEEKDAY_NAMES)
-    mask = tuple(bool(x) for x in value)
-    if len(mask) != 7:
-        raise ConfigurationError(f"a weekmask has 7 entries (Monday first), got {len(mask)}")
+        elif repeated:
+            raise ConfigurationError(
+                f"weekmask {value!r} names {', '.join(repeated)} more than once "
+                f"({len(names)} names); name each worked weekday once, e.g. 'Mon Tue Wed Thu Fri'"
+            )
+        else:
+            mask = tuple(name in names for name in WEEKDAY_NAMES)
+    else:
+        try:
+            mask = tuple(bool(x) for x in value)
+        except TypeError:
+            raise ConfigurationError(
+                f"a weekmask is text such as 'Mon Tue Wed Thu Fri' or '1111100', "
+                f"or 7 booleans; got {value!r}"
+            ) from None
+        if len(mask) != 7:
+            raise ConfigurationError(f"a weekmask has 7 entries (Monday first), got {len(mask)}")
+    if not any(mask):
+        # Counting working days on a calendar without any would never end.
+        raise ConfigurationError(f"weekmask {value!r} works no weekday; name at least one")
     return mask
 
 
 def _day_mapping(value: Mapping[date, str] | Iterable[date]) -> Mapping[date, str]:
-    items = list(value.items()) if isinstance(value, Mapping) else [(d, "") for d in value]
+    given: object = value  # checked at run time: callers pass anything
+    if isinstance(given, Mapping):
+        items = list(given.items())
+    elif isinstance(given, Iterable) and not isinstance(given, str | bytes):
+        items = [(d, "") for d in given]
+    else:
+        raise ConfigurationError(
+            f"holidays and make-up workdays are a mapping of dates to names or an "
+            f"iterable of dates, got {value!r}"
+        )
     result: dict[date, str] = {}
     for day, label in items:
         if isinstance(day, datetime) or not isinstance(day, date):
@@ -243,16 +343,59 @@ Estimator: TypeAlias = Callable[[int], YearData]
 def _coverage_converter(value: Any) -> tuple[int, int] | None:
     if value is None:
         return None
-    first, last = (int(v) for v in value)
+    try:
+        first_given, last_given = value
+    except (TypeError, ValueError):
+        raise ConfigurationError(
+            f"coverage is a pair (first_year, last_year), got {value!r}"
+        ) from None
+    first = _year(first_given, "coverage")
+    last = _year(last_given, "coverage")
     if first > last:
         raise ConfigurationError(f"coverage {first}-{last} ends before it starts")
-    if first < 1 or last > 9998:
-        raise ConfigurationError(f"coverage {first}-{last} is outside the supported years")
     return (first, last)
 
 
+def _optional_year_converter(value: Any) -> int | None:
+    return None if value is None else _year(value, "provisional_until")
+
+
 def _sources_converter(value: Mapping[int, str]) -> Mapping[int, str]:
-    return MappingProxyType({int(year): str(text) for year, text in sorted(dict(value).items())})
+    sources = {_year(year, "a source's year"): str(text) for year, text in dict(value).items()}
+    return MappingProxyType(dict(sorted(sources.items())))
+
+
+def _years_text(first: int, last: int) -> str:
+    return str(first) if first == last else f"{first}-{last}"
+
+
+def _joined_coverage(
+    name: str, old: tuple[int, int] | None, new: tuple[int, int] | None
+) -> tuple[int, int] | None:
+    """The coverage of an extension: the union of the old and the new covered years.
+
+    Raises:
+        ConfigurationError: when the union would include years between the two
+            ranges that neither covers (they would count as plain weeks).
+    """
+    if new is None:
+        return old
+    if old is None:
+        return new
+    if new[0] > old[1] + 1:
+        gap = (old[1] + 1, new[0] - 1)
+    elif new[1] < old[0] - 1:
+        gap = (new[1] + 1, old[0] - 1)
+    else:
+        return (min(old[0], new[0]), max(old[1], new[1]))
+    missing = _years_text(*gap)
+    wanted = (min(new[0], gap[0]), max(new[1], gap[1]))
+    raise ConfigurationError(
+        f"calendar {name!r} covers {_years_text(*old)}; adding coverage "
+        f"{_years_text(*new)} would leave {missing} in between with no holidays or make-up "
+        f"workdays, counted as plain weeks. Supply {missing} as well and give coverage "
+        f"({wanted[0]}, {wanted[1]}), or extend one year at a time."
+    )
 
 
 def _zone(name: str) -> tzinfo:
@@ -316,8 +459,10 @@ class WorkCalendar:
         working_hours: the hours worked on a working day, for limits stated in hours.
 
     Raises:
-        ConfigurationError: for an unknown zone, a malformed weekmask, a day that is
-            both a holiday and a make-up workday, or provisional mode without estimator.
+        ConfigurationError: for an unknown zone, a malformed weekmask (a name that is
+            not a weekday, a weekday named twice, no weekday at all), a day that is both
+            a holiday and a make-up workday, a coverage that is not a pair of years,
+            or provisional mode without estimator.
     """
 
     name: str = attrs.field(converter=str)
@@ -334,10 +479,12 @@ class WorkCalendar:
         factory=dict, converter=_sources_converter, kw_only=True
     )
     unannounced: Unannounced = attrs.field(
-        default=Unannounced.RAISE, converter=Unannounced, kw_only=True
+        default=Unannounced.RAISE, converter=_unannounced_converter, kw_only=True
     )
     estimator: Estimator | None = attrs.field(default=None, kw_only=True)
-    provisional_until: int | None = attrs.field(default=None, kw_only=True)
+    provisional_until: int | None = attrs.field(
+        default=None, converter=_optional_year_converter, kw_only=True
+    )
     working_hours: WorkingHours | None = attrs.field(default=None, kw_only=True)
 
     _zone: tzinfo = attrs.field(init=False)
@@ -556,13 +703,20 @@ class WorkCalendar:
                 f"raise provisional_until to estimate further."
             )
         elif year > covered[1]:
+            missing = _years_text(covered[1] + 1, year)
             hint = (
-                "Supply the year's holidays and make-up workdays (WorkCalendar.extended_with "
-                "or the text format), or opt in to statutory estimates with "
-                "unannounced='provisional'."
+                f"Supply the holidays and make-up workdays of {missing} with "
+                f"WorkCalendar.extended_with(holidays=..., workdays=..., "
+                f"coverage=({covered[1] + 1}, {year})) or extended_with_text, or opt in to "
+                f"statutory estimates with unannounced='provisional'."
             )
         else:
-            hint = "Supply that year's holidays and make-up workdays (WorkCalendar.extended_with)."
+            missing = _years_text(year, covered[0] - 1)
+            hint = (
+                f"Supply the holidays and make-up workdays of {missing} with "
+                f"WorkCalendar.extended_with(holidays=..., workdays=..., "
+                f"coverage=({year}, {covered[0] - 1}))."
+            )
         return CoverageError(self.name, year, covered, hint)
 
     def _index(self, ordinal: int) -> int:
@@ -598,10 +752,10 @@ class WorkCalendar:
         A result computed over that span (a deadline, a count of working days) is
         provisional exactly when this is true.
         """
+        a, b = sorted((self._ordinal(start), self._ordinal(end)))  # also checks the inputs
         table = self._table
         if table.estimated_from >= table.hi:
             return False
-        a, b = sorted((self._ordinal(start), self._ordinal(end)))
         return b >= table.estimated_from and a < table.hi
 
     # -- day queries ----------------------------------------------------------------
@@ -650,16 +804,21 @@ class WorkCalendar:
         Raises:
             CoverageError: when the start or the result lies outside the calendar's data.
             NaiveDatetimeError: for a datetime without a zone.
+            ConfigurationError: when ``day`` is not a date or datetime, ``n`` is not an
+                int (a bool, a float such as 1.5 or 2.0, a string), or ``counting`` is
+                not a :class:`Counting` member.
         """
+        if type(n) is not int:
+            n = _steps(n)  # numpy integers pass; bools, floats and strings do not
         o = self._ordinal(day)
         table = self._table
         i = o - table.lo
         if i < 0 or o >= table.hi:
             return self._add_beyond_table(o, n, counting)
         cum = table.cum
-        if counting is Counting.STRICTLY_AFTER:
+        if counting is _STRICTLY_AFTER:
             k = cum[i + 1] + n - 1 if n > 0 else cum[i] + n
-        elif counting is Counting.ROLL_FORWARD:
+        elif counting is _ROLL_FORWARD:
             k = cum[i] + n
         else:
             raise ConfigurationError(f"counting must be a Counting member, got {counting!r}")
@@ -669,6 +828,8 @@ class WorkCalendar:
         return date.fromordinal(work[k])
 
     def _add_beyond_table(self, o: int, n: int, counting: Counting) -> date:
+        if not isinstance(counting, Counting):
+            raise ConfigurationError(f"counting must be a Counting member, got {counting!r}")
         if self.coverage is not None:
             if self._table.lo <= o < self._table.hi:
                 raise self._outside(self._table.hi if n >= 0 else self._table.lo - 1)
@@ -683,6 +844,11 @@ class WorkCalendar:
         ``end < start`` it is minus the count in ``[end, start)``. So
         ``workdays_between(d, add_workdays(d, n)) == n`` for every ``n != 0``, and for
         ``n = 0`` when ``d`` is a working day.
+
+        Raises:
+            CoverageError: when either day lies outside the calendar's data.
+            NaiveDatetimeError: for a datetime without a zone.
+            ConfigurationError: for a value that is not a date or datetime.
         """
         a = self._ordinal(start)
         b = self._ordinal(end)
@@ -737,8 +903,17 @@ class WorkCalendar:
         return o, self._hours().worked_before(sod)
 
     def working_time_between(self, start: InstantLike, end: InstantLike) -> timedelta:
-        """Working time elapsed from ``start`` to ``end`` (negative if ``end`` is earlier)."""
+        """Working time elapsed from ``start`` to ``end`` (negative if ``end`` is earlier).
+
+        Raises:
+            ConfigurationError: when the calendar has no working hours, or ``start`` or
+                ``end`` is not a datetime.
+            NaiveDatetimeError: for a datetime without a zone.
+            CoverageError: when the span leaves the calendar's data.
+        """
         hours = self._hours()
+        # Checked before comparing: naive against aware would be a bare TypeError.
+        start, end = self.local(start), self.local(end)
         if end < start:
             return -self.working_time_between(end, start)
         oa, wa = self._worked_position(start)
@@ -755,9 +930,19 @@ class WorkCalendar:
 
         The answer is in the calendar's zone. When the budget runs out exactly at the end
         of a working period the answer is that end (17:30, not 08:30 the next day).
-        ``amount`` must not be negative.
+
+        Raises:
+            ConfigurationError: when the calendar has no working hours, ``start`` is not
+                a datetime, or ``amount`` is not a ``timedelta`` or is negative.
+            NaiveDatetimeError: for a datetime without a zone.
+            CoverageError: when the result leaves the calendar's data.
         """
         hours = self._hours()
+        if not isinstance(amount, timedelta):
+            raise ConfigurationError(
+                f"working time to add is a datetime.timedelta, got {type(amount).__name__} "
+                f"{amount!r}"
+            )
         if amount < timedelta(0):
             raise ConfigurationError(f"working time to add must not be negative, got {amount}")
         o, worked = self._worked_position(start)
@@ -817,12 +1002,28 @@ class WorkCalendar:
         dates; finer units are UTC instants, converted to the calendar's zone), in which
         case the answer is a ``datetime64[D]`` array computed without a Python loop; or
         any iterable of dates and aware datetimes, in which case the answer is a list of
-        dates. ``n`` is one number or one per day.
+        dates. ``n`` is one whole number or one per day: ints, or a numpy integer array
+        (checked by dtype, without a loop).
+
+        Raises:
+            ConfigurationError: when a step count is not a whole number (a float such as
+                1.7, a bool, a float array), the numbers of days and step counts differ,
+                or a value is not a date, an aware datetime or a datetime64.
+            CoverageError: when a start or a result lies outside the calendar's data.
+            NaiveDatetimeError: for a datetime without a zone.
         """
         if type(days).__module__ == "numpy" and type(days).__name__ == "ndarray":
             return self._add_many_numpy(days, n, counting)
         items = list(days)
-        steps = [n] * len(items) if isinstance(n, int) else [int(x) for x in n]
+        # One count per day: any iterable but text and 0-d arrays (which are one number).
+        if (
+            isinstance(n, Iterable)
+            and not isinstance(n, str | bytes)
+            and getattr(n, "ndim", 1) != 0
+        ):
+            steps = [_steps(x) for x in n]
+        else:
+            steps = [_steps(n)] * len(items)
         if len(steps) != len(items):
             raise ConfigurationError(f"{len(items)} days but {len(steps)} step counts")
         add = self.add_workdays
@@ -850,7 +1051,16 @@ class WorkCalendar:
                 [datetime.fromtimestamp(s, self._zone).toordinal() for s in seconds],
                 dtype=np.int64,
             )
-        steps = np.broadcast_to(np.asarray(n, dtype=np.int64), ordinals.shape)
+        given = np.asarray(n)
+        if given.dtype.kind not in "iu" and given.size:
+            raise ConfigurationError(
+                f"step counts must be whole numbers (ints or an integer array), got "
+                f"{given.dtype} values such as {given.ravel()[:1].tolist()[0]!r}"
+            )
+        try:
+            steps = np.broadcast_to(given.astype(np.int64, copy=False), ordinals.shape)
+        except ValueError:
+            raise ConfigurationError(f"{ordinals.size} days but {given.size} step counts") from None
         table = self._table
         cum, work = table.as_numpy()
         idx = ordinals - table.lo
@@ -892,9 +1102,18 @@ class WorkCalendar:
     ) -> WorkCalendar:
         """A copy with more holidays and make-up workdays (e.g. a newly announced year).
 
-        A day given here replaces what the calendar said about it. ``coverage`` widens
-        (or sets) the covered years; ``sources`` adds notes per year.
+        A day given here replaces what the calendar said about it. ``coverage`` names
+        the years the new data covers: the copy covers those *and* the years already
+        covered (a calendar without coverage gets exactly the given one). ``sources``
+        adds notes per year.
+
+        Raises:
+            ConfigurationError: when ``coverage`` would leave years between the old and
+                the new covered years without data (extending 2004-2026 by 2028 alone
+                would make 2027 a plain Monday-Friday year): supply those years too.
+                Also for malformed days or coverage.
         """
+        coverage = _joined_coverage(self.name, self.coverage, _coverage_converter(coverage))
         new_holidays = dict(self.holidays)
         new_workdays = dict(self.workdays)
         for day, label in _day_mapping(holidays).items():
@@ -908,7 +1127,7 @@ class WorkCalendar:
             name=name if name is not None else self.name,
             holidays=new_holidays,
             workdays=new_workdays,
-            coverage=coverage if coverage is not None else self.coverage,
+            coverage=coverage,
             sources={**self.sources, **(sources or {})},
         )
 
@@ -921,9 +1140,15 @@ class WorkCalendar:
         """A calendar whose working days are those worked in this one *and* all ``others``.
 
         Use it to lay an agency's own closures over a national calendar. All calendars
-        must share a time zone; the coverage is the years every one of them covers.
-        Estimated years are resolved before combining, so the result carries the
-        estimates as ordinary data and covers only published years of every input.
+        must share a time zone; the coverage is the years every one of them covers (a
+        calendar without coverage covers every year), so the result has data for every
+        year it covers and never leaves a gap. Only published data is combined: the
+        result is not provisional, and a year some input would only estimate raises
+        :class:`CoverageError`, as on that input's official calendar.
+
+        Raises:
+            ConfigurationError: when the zones differ, the covered years do not overlap,
+                or no weekday is worked in all of the calendars.
         """
         calendars = (self, *others)
         zones = {c.timezone for c in calendars}
@@ -932,6 +1157,11 @@ class WorkCalendar:
                 f"cannot combine calendars in different zones: {sorted(zones)}"
             )
         weekmask = tuple(all(c.weekmask[i] for c in calendars) for i in range(7))
+        if not any(weekmask):
+            raise ConfigurationError(
+                f"no weekday is worked in all of {[c.name for c in calendars]}, so the "
+                f"combined calendar would have no working days"
+            )
         coverages = [c.coverage for c in calendars if c.coverage is not None]
         coverage: tuple[int, int] | None = None
         if coverages:
@@ -979,7 +1209,7 @@ class WorkCalendar:
 
     @classmethod
     def from_text(cls, text: str, **overrides: Any) -> WorkCalendar:
-        """Build a calendar from the closedloop calendar text format.
+        r"""Build a calendar from the closedloop calendar text format.
 
         The format, one statement per line, ``#`` starting a comment::
 
@@ -993,10 +1223,17 @@ class WorkCalendar:
             2025-01-28..2025-02-04 holiday Spring Festival
             2025-01-26 workday Spring Festival make-up day
 
+        Values are taken with surrounding spaces removed. A backslash escapes: ``\#``
+        is a ``#`` that does not start a comment, ``\\`` a backslash, ``\n``, ``\r``
+        and ``\t`` a line feed, carriage return and tab, and ``\uXXXX`` the character
+        with that hexadecimal code (``to_text`` writes it for other line breaks and
+        for a space at either end of a value). Any other backslash is an error.
+
         Keyword ``overrides`` replace header values (e.g. ``unannounced=...``).
 
         Raises:
-            CalendarFormatError: naming the line that does not parse.
+            CalendarFormatError: naming the line that does not parse (or line 0 when the
+                lines parse but do not make a valid calendar).
         """
         parsed = _parse_text(text)
         parsed.update(overrides)
@@ -1008,38 +1245,50 @@ class WorkCalendar:
             raise CalendarFormatError(str(exc)) from None
 
     def extended_with_text(self, text: str) -> WorkCalendar:
-        """A copy extended with the day lines (and coverage/source lines) of ``text``."""
+        """A copy extended with the day lines (and coverage/source lines) of ``text``.
+
+        Works as :meth:`extended_with`: the copy covers the years it covered and those
+        of the ``coverage:`` line.
+
+        Raises:
+            CalendarFormatError: for a line that does not parse, a header other than
+                coverage and source, or a coverage that would leave years between the
+                old and the new covered years without data.
+        """
         parsed = _parse_text(text)
         unknown = set(parsed) - {"holidays", "workdays", "coverage", "sources"}
         if unknown:
             raise CalendarFormatError(
                 f"an extension may only carry days, coverage and sources, not {sorted(unknown)}"
             )
-        coverage = parsed.get("coverage")
-        if coverage is not None and self.coverage is not None:
-            coverage = (min(coverage[0], self.coverage[0]), max(coverage[1], self.coverage[1]))
-        return self.extended_with(
-            holidays=parsed.get("holidays", {}),
-            workdays=parsed.get("workdays", {}),
-            coverage=coverage,
-            sources=parsed.get("sources"),
-        )
+        try:
+            return self.extended_with(
+                holidays=parsed.get("holidays", {}),
+                workdays=parsed.get("workdays", {}),
+                coverage=parsed.get("coverage"),
+                sources=parsed.get("sources"),
+            )
+        except ConfigurationError as exc:
+            raise CalendarFormatError(str(exc)) from None
 
     def to_text(self) -> str:
-        """The calendar in the text format; ``from_text(to_text())`` gives it back.
+        """The calendar in the text format; ``from_text(to_text())`` gives it back exactly.
 
-        Estimators are code, not data, and are not written.
+        Names, sources and day names are escaped where needed (see :meth:`from_text`),
+        so any text survives the round trip. Estimators are code, not data, and the
+        provisional mode goes with them: neither is written, so pass ``estimator=``
+        and ``unannounced=`` to :meth:`from_text` to restore them.
         """
-        lines = [f"name: {self.name}", f"timezone: {self.timezone}"]
+        lines = [f"name: {_escape(self.name)}", f"timezone: {_escape(self.timezone)}"]
         lines.append(
             "weekmask: "
             + " ".join(n for n, on in zip(WEEKDAY_NAMES, self.weekmask, strict=True) if on)
         )
         if self.coverage is not None:
-            lines.append(f"coverage: {self.coverage[0]}-{self.coverage[1]}")
+            lines.append(f"coverage: {self.coverage[0]:04d}-{self.coverage[1]:04d}")
         if self.working_hours is not None:
             lines.append(f"hours: {self.working_hours}")
-        lines.extend(f"source {year}: {text}" for year, text in self.sources.items())
+        lines.extend(f"source {year:04d}: {_escape(text)}" for year, text in self.sources.items())
         for kind, days in (("holiday", self.holidays), ("workday", self.workdays)):
             lines.extend(_ranges_to_lines(kind, days))
         return "\n".join(lines) + "\n"
@@ -1111,6 +1360,51 @@ _DAY_LINE = re.compile(
 )
 _HEADER = re.compile(r"^(?P<key>[a-z]+)(?:\s+(?P<year>\d{4}))?\s*:\s*(?P<value>.*)$")
 
+# The escaping rule of the text format (documented in WorkCalendar.from_text).
+_CONTENT = re.compile(r"(?:[^#\\]|\\.?)*", re.DOTALL)
+"""A line up to its first unescaped ``#``."""
+_MUST_ESCAPE = re.compile(r"[\\#\t\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+"""A backslash, a ``#``, a tab, and every character ``str.splitlines`` breaks at."""
+_ESCAPES: Final = {"\\": "\\\\", "#": "\\#", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_UNESCAPES: Final = {"\\": "\\", "#": "#", "n": "\n", "r": "\r", "t": "\t"}
+_ESCAPE_SEQUENCE = re.compile(r"\\(u[0-9a-fA-F]{4}|.?)", re.DOTALL)
+
+
+def _code_escape(char: str) -> str:
+    return _ESCAPES.get(char) or f"\\u{ord(char):04x}"
+
+
+def _escape(value: str) -> str:
+    """``value`` written so that reading the line gives it back exactly."""
+    text = _MUST_ESCAPE.sub(lambda m: _code_escape(m.group()), value)
+    # Reading strips whitespace around a value, so whitespace at either end is escaped.
+    if text[:1].isspace():
+        text = _code_escape(text[0]) + text[1:]
+    if text[-1:].isspace():
+        text = text[:-1] + _code_escape(text[-1])
+    return text
+
+
+def _unescape(value: str, number: int, raw: str) -> str:
+    """The text a value of line ``number`` stands for (see the escaping rule)."""
+    if "\\" not in value:
+        return value
+
+    def one(match: re.Match[str]) -> str:
+        code = match.group(1)
+        if len(code) == 5:
+            return chr(int(code[1:], 16))
+        if code in _UNESCAPES:
+            return _UNESCAPES[code]
+        raise CalendarFormatError(
+            f"unknown escape {match.group()!r}: write \\\\ for a backslash, \\# for '#', "
+            f"\\n for a line break, \\uXXXX for any character",
+            number,
+            raw,
+        )
+
+    return _ESCAPE_SEQUENCE.sub(one, value)
+
 
 def _parse_text(text: str) -> dict[str, Any]:
     result: dict[str, Any] = {}
@@ -1118,7 +1412,11 @@ def _parse_text(text: str) -> dict[str, Any]:
     workdays: dict[date, str] = {}
     sources: dict[int, str] = {}
     for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.split("#", 1)[0].strip()
+        if "\\" in raw:
+            content = _CONTENT.match(raw)
+            line = (content.group() if content else "").strip()
+        else:
+            line = raw.split("#", 1)[0].strip()
         if not line:
             continue
         day_match = _DAY_LINE.match(line)
@@ -1133,11 +1431,12 @@ def _parse_text(text: str) -> dict[str, Any]:
             target, other = (
                 (holidays, workdays) if day_match["kind"] == "holiday" else (workdays, holidays)
             )
+            label = _unescape(day_match["label"].strip(), number, raw)
             for o in range(first.toordinal(), last.toordinal() + 1):
                 day = date.fromordinal(o)
                 if day in other or day in target:
                     raise CalendarFormatError(f"{day} is listed twice", number, raw)
-                target[day] = day_match["label"].strip()
+                target[day] = label
             continue
         header = _HEADER.match(line)
         if not header:
@@ -1146,7 +1445,7 @@ def _parse_text(text: str) -> dict[str, Any]:
                 number,
                 raw,
             )
-        key, value = header["key"], header["value"].strip()
+        key, value = header["key"], _unescape(header["value"].strip(), number, raw)
         if key == "source":
             if header["year"] is None:
                 raise CalendarFormatError(
@@ -1196,7 +1495,7 @@ def _ranges_to_lines(kind: str, days: Mapping[date, str]) -> list[str]:
         if not run:
             return
         span = run[0].isoformat() if len(run) == 1 else f"{run[0]}..{run[-1]}"
-        lines.append(f"{span} {kind} {label}".rstrip())
+        lines.append(f"{span} {kind} {_escape(label)}".rstrip())
 
     for day, name in days.items():
         if run and name == label and day.toordinal() == run[-1].toordinal() + 1:
