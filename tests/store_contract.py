@@ -10,20 +10,44 @@ from __future__ import annotations
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from typing import Any, cast
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any, ClassVar, cast
 
 import attrs
 import pytest
 
-from closedloop.errors import ConcurrencyError, ConfigurationError, StoreClosedError
-from closedloop.ids import EventId
+from closedloop.errors import (
+    ConcurrencyError,
+    ConfigurationError,
+    DuplicateEventError,
+    StoreClosedError,
+)
+from closedloop.ids import DepartmentId, EventId, IssueId
 from closedloop.lifecycle.events import IssueAssigned
 from closedloop.store import EventStore, ExpectedVersion, Recorded
+from closedloop.store.base import Batch
 from tests.store_strategies import lifecycle, notes, versions
 
 ANY = ExpectedVersion.ANY
 NO_STREAM = ExpectedVersion.NO_STREAM
 STREAM_EXISTS = ExpectedVersion.STREAM_EXISTS
+
+
+@attrs.frozen(kw_only=True)
+class Unregistered:
+    """An event class no codec of the tests knows."""
+
+    KIND: ClassVar[str] = "Unregistered"
+    event_id: str
+    stream_id: str
+    version: int
+    occurred_at: datetime
+
+
+def _nothing_stored(store: EventStore) -> None:
+    assert store.last_position() == 0
+    assert list(store.read_all()) == []
+    assert list(store.stream_ids()) == []
 
 
 class EventStoreContract(ABC):
@@ -269,21 +293,201 @@ class EventStoreContract(ABC):
             store.append("I-1", events[2:5], expected_version=2)
         assert versions(store.read_stream("I-1")) == [1, 2, 3]
 
-    def test_a_different_event_under_a_stored_id_conflicts(self, store: EventStore) -> None:
+    def test_a_different_event_under_a_stored_id_is_refused(self, store: EventStore) -> None:
         events = lifecycle("I-1")
         store.append("I-1", events[:2], expected_version=0)
         changed = attrs.evolve(cast(IssueAssigned, events[1]), policy="other@2")
-        with pytest.raises(ConcurrencyError):
+        message = (
+            "event_id 'I-1/2' is already stored, in stream 'I-1' at version 2, with other "
+            "values: appending it to stream 'I-1' again is no retry of the stored event; "
+            "a new event needs a new event_id"
+        )
+        with pytest.raises(DuplicateEventError) as caught:
             store.append("I-1", [changed], expected_version=1)
-        assert store.read_stream("I-1") == events[:2]
+        assert str(caught.value) == message
+        # Also when it comes with the stored events before it, or after the stream moved.
+        with pytest.raises(DuplicateEventError, match="'I-1/2' is already stored"):
+            store.append("I-1", [events[0], changed], expected_version=0)
+        store.append("I-1", events[2:], expected_version=2)
+        with pytest.raises(DuplicateEventError, match="'I-1/2' is already stored"):
+            store.append("I-1", [changed], expected_version=ANY)
+        assert store.read_stream("I-1") == events
+        assert store.last_position() == 6
 
-    def test_an_event_id_stored_in_another_stream_conflicts(self, store: EventStore) -> None:
+    def test_an_event_id_stored_in_another_stream_is_refused(self, store: EventStore) -> None:
         store.append("I-1", notes("I-1", 1, 1), expected_version=0)
         borrowed = attrs.evolve(notes("I-2", 1, 1)[0], event_id=EventId("I-1/1"))
-        with pytest.raises(ConcurrencyError):
+        message = (
+            "event_id 'I-1/1' is already stored, in stream 'I-1' at version 1, so it cannot "
+            "be appended to stream 'I-2' at version 1: event ids are unique in the whole "
+            "store; a new event needs a new event_id"
+        )
+        with pytest.raises(DuplicateEventError) as caught:
+            store.append("I-2", [borrowed], expected_version=0)
+        assert str(caught.value) == message
+        assert not isinstance(caught.value, ConcurrencyError)
+        assert (caught.value.event_id, caught.value.stream_id) == ("I-1/1", "I-2")
+        assert (caught.value.stored_stream_id, caught.value.stored_version) == ("I-1", 1)
+        with pytest.raises(DuplicateEventError) as caught:
             store.append_many([("I-3", notes("I-3", 1, 1), 0), ("I-2", [borrowed], 0)])
+        assert str(caught.value) == message
         assert store.last_position() == 1
+        assert store.read_stream("I-2") == []
         assert store.read_stream("I-3") == []
+        assert list(store.stream_ids()) == ["I-1"]
+
+    def test_a_reused_event_id_is_reported_before_the_versions(self, store: EventStore) -> None:
+        store.append("I-1", notes("I-1", 1, 2), expected_version=0)
+        store.append("I-2", notes("I-2", 1, 1), expected_version=0)
+        reused = attrs.evolve(notes("I-2", 2, 1)[0], event_id=EventId("I-1/2"))
+        where = "'I-1/2' is already stored, in stream 'I-1' at version 2"
+        for stream, version, expected in (
+            ("I-2", 2, 1),  # the versions fit
+            ("I-3", 1, STREAM_EXISTS),  # the expectation does not hold
+            ("I-2", 1, ANY),  # the version is taken
+            ("I-2", 3, ANY),  # the version leaves a gap
+        ):
+            event = attrs.evolve(reused, issue_id=IssueId(stream), version=version)
+            with pytest.raises(DuplicateEventError, match=f"{where}, so it cannot be appended"):
+                store.append(stream, [event], expected_version=expected)
+        # The same id in the same stream at another version.
+        moved = attrs.evolve(notes("I-1", 3, 1)[0], event_id=EventId("I-1/1"))
+        with pytest.raises(
+            DuplicateEventError, match="cannot be appended to stream 'I-1' at version 3"
+        ):
+            store.append("I-1", [moved], expected_version=2)
+        assert store.last_position() == 3
+
+    def test_a_retry_is_still_recognised_beside_the_reused_id_checks(
+        self, store: EventStore
+    ) -> None:
+        events = lifecycle("I-1")
+        store.append("I-1", events, expected_version=0)
+        store.append("I-2", lifecycle("I-2"), expected_version=0)
+        again = store.append("I-1", events[2:4], expected_version=ANY)
+        assert again.duplicate
+        assert (again.first_position, again.last_position) == (3, 4)
+        # A partial overlap is a conflict, not a reused id: the stored part is identical.
+        with pytest.raises(ConcurrencyError):
+            store.append("I-1", [*events[4:], *notes("I-1", 7, 1)], expected_version=4)
+        assert store.last_position() == 12
+
+    # -- events the codec cannot write -------------------------------------------------
+
+    def test_a_naive_datetime_is_refused(self, store: EventStore) -> None:
+        naive = attrs.evolve(notes("I-1", 1, 1)[0], occurred_at=datetime(2025, 3, 3, 9))
+        with pytest.raises(ConfigurationError) as caught:
+            store.append("I-1", [naive], expected_version=0)
+        assert str(caught.value) == (
+            "cannot encode IssueSuspended: field 'occurred_at' must be an ISO 8601 "
+            "date-time with a UTC offset, got a datetime"
+        )
+        _nothing_stored(store)
+
+    def test_an_offset_with_a_fraction_of_a_second_is_refused(self, store: EventStore) -> None:
+        odd = timezone(timedelta(hours=8, microseconds=1))
+        event = attrs.evolve(notes("I-1", 1, 1)[0], occurred_at=datetime(2025, 3, 3, 9, tzinfo=odd))
+        with pytest.raises(ConfigurationError, match="'occurred_at'"):
+            store.append("I-1", [event], expected_version=0)
+        _nothing_stored(store)
+
+    @pytest.mark.parametrize(
+        ("change", "message"),
+        [
+            ({"reason": 5}, "field 'reason' must be a string, got 5"),
+            ({"reason": None}, "field 'reason' must be a string, got None"),
+            ({"actor": b"a"}, "field 'actor' must be a string, got a bytes"),
+            ({"actor": ["a"]}, "field 'actor' must be a string, got a list of 1 items"),
+        ],
+    )
+    def test_a_value_of_the_wrong_type_is_refused(
+        self, store: EventStore, change: dict[str, Any], message: str
+    ) -> None:
+        event = attrs.evolve(notes("I-1", 1, 1)[0], **change)
+        with pytest.raises(ConfigurationError) as caught:
+            store.append("I-1", [event], expected_version=0)
+        assert str(caught.value) == f"cannot encode IssueSuspended: {message}"
+        _nothing_stored(store)
+
+    def test_a_wrong_type_in_a_nested_value_or_a_tuple_is_refused(self, store: EventStore) -> None:
+        assigned = cast(IssueAssigned, lifecycle("I-1")[1])
+        for change, field in (
+            ({"co_handlers": ("water", 3)}, "co_handlers"),
+            ({"co_handlers": ["water"]}, "co_handlers"),
+            ({"limit": "3 days"}, "limit"),
+            ({"due_date": assigned.due_at}, "due_date"),
+            ({"provisional": 1}, "provisional"),
+        ):
+            event = attrs.evolve(assigned, version=1, **change)
+            with pytest.raises(ConfigurationError, match=f"field '{field}'"):
+                store.append("I-1", [event], expected_version=0)
+        _nothing_stored(store)
+
+    @pytest.mark.parametrize("field", ["reason", "actor", "event_id"])
+    def test_a_lone_surrogate_is_refused(self, store: EventStore, field: str) -> None:
+        change: dict[str, Any] = {field: "bad \ud800 text"}
+        event = attrs.evolve(notes("I-1", 1, 1)[0], **change)
+        with pytest.raises(ConfigurationError) as caught:
+            store.append("I-1", [event], expected_version=0)
+        assert str(caught.value) == (
+            f"cannot encode IssueSuspended: field {field!r} holds a lone surrogate "
+            f"('\\ud800'), which is not valid Unicode text; got 'bad \\ud800 text'"
+        )
+        _nothing_stored(store)
+
+    def test_a_lone_surrogate_in_a_nested_text_is_refused(self, store: EventStore) -> None:
+        assigned = cast(IssueAssigned, lifecycle("I-1")[1])
+        event = attrs.evolve(
+            assigned, version=1, co_handlers=(DepartmentId("water"), DepartmentId("\udfff"))
+        )
+        with pytest.raises(ConfigurationError, match="field 'co_handlers' holds a lone surrogate"):
+            store.append("I-1", [event], expected_version=0)
+        _nothing_stored(store)
+
+    def test_a_stream_id_with_a_lone_surrogate_is_refused(self, store: EventStore) -> None:
+        stream = "I-\ud800"
+        with pytest.raises(ConfigurationError, match="valid Unicode"):
+            store.append(stream, notes(stream, 1, 1), expected_version=0)
+        with pytest.raises(ConfigurationError, match="valid Unicode"):
+            store.read_stream(stream)
+        with pytest.raises(ConfigurationError, match="valid Unicode"):
+            store.stream_version(stream)
+        _nothing_stored(store)
+
+    def test_an_event_of_an_unregistered_class_is_refused(self, store: EventStore) -> None:
+        event = Unregistered(
+            event_id="u-1", stream_id="U", version=1, occurred_at=datetime.now(UTC)
+        )
+        with pytest.raises(ConfigurationError) as caught:
+            store.append("U", [event], expected_version=0)
+        assert str(caught.value) == (
+            "Unregistered is not registered with this codec; "
+            "register it with codec.register(Unregistered)"
+        )
+        _nothing_stored(store)
+
+    def test_a_bad_event_in_any_batch_writes_nothing(self, store: EventStore) -> None:
+        store.append("I-9", notes("I-9", 1, 1), expected_version=0)
+        bad = attrs.evolve(notes("I-2", 1, 1)[0], occurred_at=datetime(2025, 3, 3))
+        good = lifecycle("I-1")
+        calls: list[list[Batch]] = [
+            [("I-1", good, 0), ("I-2", [bad], 0)],
+            [("I-1", good[:2], 0), ("I-1", good[2:], 2), ("I-2", [bad], 0)],
+            # Refused before the store is consulted: even beside a batch that conflicts.
+            [("I-9", notes("I-9", 1, 1, salt="x"), 0), ("I-2", [bad], 0)],
+        ]
+        for batches in calls:
+            with pytest.raises(ConfigurationError, match="'occurred_at'"):
+                store.append_many(batches)
+        assert store.last_position() == 1
+        assert list(store.stream_ids()) == ["I-9"]
+        # The store still works, and a retry of a bad event is no retry.
+        store.append("I-1", good, expected_version=0)
+        with pytest.raises(ConfigurationError):
+            store.append(
+                "I-1", [attrs.evolve(good[0], occurred_at=datetime(2025, 3, 3))], expected_version=0
+            )
+        assert store.read_stream("I-1") == good
 
     # -- the global log ----------------------------------------------------------------
 

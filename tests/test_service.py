@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -363,7 +364,11 @@ def test_overdue_reads_the_stored_deadline_even_when_the_calendar_changed(tmp_pa
         path, hierarchy=world.HIERARCHY, clock=clock, calendar=estimated
     ) as service:
         (registered,) = service.register(
-            world.CITIZEN, unit=world.VILLAGE_A1, category="housing", difficulty="complex", title="x"
+            world.CITIZEN,
+            unit=world.VILLAGE_A1,
+            category="housing",
+            difficulty="complex",
+            title="x",
         )
         (assigned,) = service.assign(world.CITY_LEADER, registered.issue_id, lead="city-economy")
     assert isinstance(assigned, cl.IssueAssigned)
@@ -414,7 +419,7 @@ def test_bad_arguments_get_the_librarys_errors() -> None:
 
 def test_an_unknown_issue_is_not_found_whatever_the_command() -> None:
     service = small_service()
-    calls = [
+    calls: list[Callable[[], object]] = [
         lambda: service.accept("staff-city-economy", "nope"),
         lambda: service.assign("city-leader", "nope", lead="city-economy"),
         lambda: service.resolve("staff-city-economy", "nope"),

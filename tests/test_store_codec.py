@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import enum
 import json
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar, cast
+from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
@@ -358,9 +360,74 @@ def test_a_row_with_one_value_replaced_decodes_or_is_a_decode_error(
 )
 def test_an_event_whose_values_do_not_fit_is_refused(change: dict[str, Any], message: str) -> None:
     event = attrs.evolve(notes("I-1", 1, 1)[0], **change)
-    for encode in (CODEC.dumps, CODEC.encode, CODEC.pack):
+    for encode in (CODEC.dumps, CODEC.encode, CODEC.pack, CODEC.check):
         with pytest.raises(ConfigurationError, match=message):
             encode(event)
+
+
+def test_text_with_a_lone_surrogate_is_refused_naming_the_field() -> None:
+    event = cast(IssueAssigned, lifecycle("I-1")[1])
+    for change, field in (
+        ({"policy": "yiwu\ud800"}, "policy"),
+        ({"event_id": "\udfff"}, "event_id"),
+        ({"co_handlers": ("water", "x\udc00y")}, "co_handlers"),
+    ):
+        bad = attrs.evolve(event, **change)
+        for encode in (CODEC.dumps, CODEC.encode, CODEC.pack, CODEC.check):
+            with pytest.raises(ConfigurationError, match=f"field '{field}' holds a lone surrogate"):
+                encode(bad)
+    # A surrogate pair written as two code points is as lone as a single one.
+    with pytest.raises(ConfigurationError, match="lone surrogate"):
+        CODEC.check(attrs.evolve(event, policy="\ud83d\ude00"))
+    # Astral characters themselves are fine.
+    CODEC.check(attrs.evolve(event, policy="\U0001f600"))
+
+
+_HOSTILE: st.SearchStrategy[Any] = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(),
+    st.text(st.characters(exclude_categories=()), max_size=6),
+    st.datetimes(),
+    st.datetimes(
+        timezones=st.timedeltas(min_value=timedelta(hours=-23), max_value=timedelta(hours=23)).map(
+            timezone
+        )
+    ),
+    # Zones whose early offsets have seconds (Shanghai's local mean time: +08:05:43).
+    st.datetimes(timezones=st.sampled_from([ZoneInfo("Asia/Shanghai"), ZoneInfo("Europe/Dublin")])),
+    st.dates(),
+    st.times(),
+    st.times(
+        timezones=st.timedeltas(min_value=timedelta(hours=-23), max_value=timedelta(hours=23)).map(
+            timezone
+        )
+    ),
+    st.binary(max_size=3),
+    st.lists(st.text(max_size=2), max_size=2),
+    st.tuples() | st.tuples(st.text(max_size=2)) | st.tuples(st.integers()),
+    st.sampled_from([TimeLimit.working_days(3), TimeLimit.same_day(None)]),
+    st.sampled_from(list(EVENT_STRATEGIES)),
+)
+
+
+@given(events, st.data())
+def test_check_refuses_exactly_what_the_encoders_refuse(event: IssueEvent, data: Any) -> None:
+    """``check`` is the stores' shared gate: it must agree with pack and dumps exactly."""
+    names = [a.name for a in attrs.fields(type(event))]
+    changes = data.draw(st.dictionaries(st.sampled_from(names), _HOSTILE, max_size=2))
+    changed = attrs.evolve(event, **changes)
+    outcomes = []
+    for encode in (CODEC.check, CODEC.pack, CODEC.dumps):
+        try:
+            encode(changed)
+            outcomes.append("accepted")
+        except ConfigurationError as exc:
+            outcomes.append(str(exc))
+    assert outcomes[0] == outcomes[1] == outcomes[2]
+    if outcomes[0] == "accepted":
+        CODEC.loads(CODEC.dumps(changed).encode("utf-8"))  # what is written reads back
 
 
 def test_encoding_refuses_a_date_for_a_datetime_and_a_datetime_for_a_date() -> None:
@@ -385,6 +452,10 @@ def test_encoding_refuses_a_date_for_a_datetime_and_a_datetime_for_a_date() -> N
 def test_an_unregistered_class_is_refused() -> None:
     with pytest.raises(ConfigurationError, match="not registered"):
         EventCodec().dumps(notes("I-1", 1, 1)[0])
+    with pytest.raises(ConfigurationError, match="not registered"):
+        EventCodec().check(notes("I-1", 1, 1)[0])
+    with pytest.raises(ConfigurationError, match="not registered"):
+        EventCodec().checker(IssueSuspended)
 
 
 # -- registration and schema evolution ----------------------------------------------------
@@ -477,6 +548,18 @@ class WrongBase:
     stream_id: str
 
 
+class Odd(enum.Enum):
+    """An enum with a value UTF-8 cannot hold."""
+
+    LONE = "\ud800"
+
+
+@attrs.frozen(kw_only=True)
+class OddEnum(IssueEvent):
+    KIND: ClassVar[str] = "OddEnum"
+    odd: Odd
+
+
 def test_registration_refuses_what_it_cannot_handle() -> None:
     codec = default_codec()
     with pytest.raises(ConfigurationError, match="already registered"):
@@ -490,6 +573,16 @@ def test_registration_refuses_what_it_cannot_handle() -> None:
         codec.register(Twin)
     with pytest.raises(ConfigurationError, match="own KIND"):
         codec.register(NoKind)
+
+    @attrs.frozen(kw_only=True)
+    class BadKind(IssueEvent):
+        KIND: ClassVar[str] = "Bad\ud800Kind"
+
+    with pytest.raises(ConfigurationError, match="valid Unicode"):
+        codec.register(BadKind)
+
+    with pytest.raises(ConfigurationError, match="not valid Unicode"):
+        codec.register(OddEnum)
     with pytest.raises(ConfigurationError, match="tags"):
         codec.register(Unwritable)
     with pytest.raises(ConfigurationError, match="stream_id"):

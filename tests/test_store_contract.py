@@ -26,8 +26,16 @@ from closedloop.store import (
     default_codec,
 )
 from closedloop.store.sqlite import SCHEMA_VERSION
-from tests.store_contract import EventStoreContract
+from tests.store_contract import EventStoreContract, Unregistered
 from tests.store_strategies import lifecycle, notes
+
+
+@attrs.frozen(kw_only=True)
+class IssueSuspendedCopy(IssueEvent):
+    """An issue event of a kind no default codec has."""
+
+    KIND: ClassVar[str] = "IssueSuspendedCopy"
+    reason: str = ""
 
 
 class TestMemoryStore(EventStoreContract):
@@ -41,6 +49,27 @@ class TestMemoryStore(EventStoreContract):
         assert "1 streams, 2 events" in repr(store)
         store.close()
         assert "closed" in repr(store)
+
+    def test_it_checks_events_with_the_codec_it_is_given(self) -> None:
+        with pytest.raises(ConfigurationError, match="EventCodec"):
+            MemoryEventStore(codec="default")  # type: ignore[arg-type]
+        event = Unregistered(
+            event_id="u-1", stream_id="U", version=1, occurred_at=lifecycle("I-1")[0].occurred_at
+        )
+        codec = EventCodec()
+        codec.register(Unregistered)
+        store = MemoryEventStore(codec=codec)
+        assert store.codec is codec
+        store.append("U", [event], expected_version=0)
+        assert store.read_stream("U") == [event]
+        # A class registered with the codec after the store was made is taken too.
+        with pytest.raises(ConfigurationError, match="not registered"):
+            store.append("I-1", notes("I-1", 1, 1), expected_version=0)
+        codec.register(IssueSuspendedCopy)
+        store.append(
+            "I-1", [IssueSuspendedCopy(**attrs.asdict(notes("I-1", 1, 1)[0]))], expected_version=0
+        )
+        assert store.last_position() == 2
 
 
 class TestSQLiteInMemory(EventStoreContract):

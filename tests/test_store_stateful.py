@@ -1,8 +1,9 @@
 """Model comparison: the in-memory and the SQLite store against a plain dict model.
 
 Random appends (with right and wrong expected versions in every mode), retries of
-earlier appends, retries with a changed event, multi-stream batches that may carry
-one bad batch, and closing and reopening the SQLite file. After every step both stores
+earlier appends, retries with a changed event, stored event ids reused in any stream,
+multi-stream batches that may carry one bad batch, and closing and reopening the
+SQLite file. After every step both stores
 must hold exactly what the model holds: the same streams, gap-free versions, the same
 global log with positions 1, 2, 3 ...
 """
@@ -20,8 +21,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from closedloop.errors import ConcurrencyError, ConfigurationError
-from closedloop.ids import EventId, IssueId
+from closedloop.errors import ConcurrencyError, ConfigurationError, DuplicateEventError
+from closedloop.ids import ActorId, EventId, IssueId
 from closedloop.lifecycle.events import IssueEvent
 from closedloop.store import (
     AppendResult,
@@ -66,7 +67,7 @@ def _outcome(call: Any) -> Outcome:
         return ("ok", call())
     except ConcurrencyError as exc:
         return ("conflict", (exc.stream_id, exc.actual))
-    except ConfigurationError:
+    except (ConfigurationError, DuplicateEventError):
         return ("refused", None)
 
 
@@ -194,7 +195,21 @@ class StoreComparison(RuleBasedStateMachine):
         stream, events, expected = data.draw(st.sampled_from(self.appended))
         changed = [*events[:-1], attrs.evolve(events[-1], actor=events[-1].actor + "!")]
         outcome = self._both(lambda s: s.append(stream, changed, expected_version=expected))
-        assert outcome == ("conflict", (stream, len(self.model[stream])))
+        # A stored id with other values is no retry: refused, whatever the versions.
+        assert outcome == ("refused", None)
+
+    @precondition(lambda self: self.appended)
+    @rule(data=st.data(), stream=STREAMS, shift=SHIFTS, mode=MODES)
+    def reuse_a_stored_event_id(self, data: Any, stream: str, shift: int, mode: str) -> None:
+        _, events, _ = data.draw(st.sampled_from(self.appended))
+        taken = data.draw(st.sampled_from(events)).event_id
+        first = max(1, len(self.model.get(stream, [])) + 1 + shift)
+        (fresh,) = self._events(stream, first, [events[0]])
+        # Never identical to the stored event (that would be a retry).
+        reused = attrs.evolve(fresh, event_id=taken, actor=ActorId(fresh.actor + "~"))
+        expected = _expected(mode, first)
+        outcome = self._both(lambda s: s.append(stream, [reused], expected_version=expected))
+        assert outcome == ("refused", None)
 
     @rule(
         batches=st.lists(

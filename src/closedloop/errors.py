@@ -36,6 +36,7 @@ The tree::
     │   └── InvariantError (AssertionError)    an issue state that breaks a lifecycle rule
     └── StoreError
         ├── ConcurrencyError                   the stream moved on since it was read
+        ├── DuplicateEventError (ValueError)   an event id already stored with another event
         ├── DecodeError (ValueError)           a stored or received record that does not decode
         │   └── ImportValidationError          an import batch with problems (all listed)
         └── StoreClosedError                   the store was used after close()
@@ -57,6 +58,7 @@ __all__ = [
     "DeadlineClockError",
     "DecodeError",
     "DepartmentError",
+    "DuplicateEventError",
     "HierarchyError",
     "ImportValidationError",
     "InvalidAdminCodeError",
@@ -308,6 +310,32 @@ class ConcurrencyError(StoreError):
             f"stream {stream_id!r}: expected version {expected}, but it is at {actual}; "
             f"read it again and retry the command"
         )
+
+
+class DuplicateEventError(StoreError, ValueError):
+    """An event id is already stored with a different event; ids are unique store-wide.
+
+    Attributes:
+        event_id: the reused id.
+        stream_id: the stream the event was being appended to.
+        stored_stream_id: the stream that holds the stored event.
+        stored_version: the stored event's version.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        event_id: str,
+        stream_id: str,
+        stored_stream_id: str,
+        stored_version: int,
+    ) -> None:
+        self.event_id = event_id
+        self.stream_id = stream_id
+        self.stored_stream_id = stored_stream_id
+        self.stored_version = stored_version
+        super().__init__(message)
 
 
 class DecodeError(StoreError, ValueError):

@@ -12,29 +12,43 @@ log of every event in the order it was committed. It promises:
   ``current + 2`` ... with no gap.
 * **Atomicity.** An append, and a whole :meth:`EventStore.append_many` of many streams,
   is all or nothing.
-* **Idempotency.** Events carry a client-made ``event_id``. Appending events that are
-  already stored, identical and at the same versions (a retry after a timeout or a
-  crash whose outcome was unknown) succeeds without writing anything and says so in
-  :attr:`AppendResult.duplicate`. A retry that only partly overlaps what is stored, or
-  a different event under a stored ``event_id``, raises ``ConcurrencyError``.
+* **Idempotency.** Events carry a client-made ``event_id``, unique in the whole store.
+  Appending events that are already stored, identical and at the same versions (a
+  retry after a timeout or a crash whose outcome was unknown) succeeds without writing
+  anything and says so in :attr:`AppendResult.duplicate`. A retry that only partly
+  overlaps what is stored raises ``ConcurrencyError``. An ``event_id`` that is stored
+  with a different event (in another stream, at another version, or with other
+  values) is no retry and no race, and retrying cannot help: it raises
+  :class:`~closedloop.errors.DuplicateEventError` naming the id, the stream that holds
+  it and the stream appended to, whatever the versions, and nothing is written.
 * **Global order.** Every stored event has a position in the global log: 1, 2, 3 ...
   with no gap, in commit order, so projections can follow the log with
   :meth:`EventStore.read_all` and resume from the last position they saw.
 
 Malformed requests (events of another stream, versions with holes, an expected version
 that contradicts the events' own versions) are the caller's bug and raise
-:class:`~closedloop.errors.ConfigurationError` before anything is looked up.
+:class:`~closedloop.errors.ConfigurationError` before anything is looked up. So do
+events the store's :class:`~closedloop.store.codec.EventCodec` cannot write (a class
+it does not know, a value that does not fit its field's type such as a naive
+datetime, text with a lone surrogate): every backend checks each event the same way,
+with :meth:`~closedloop.store.codec.EventCodec.check` or by encoding it, before the
+store is consulted.
 """
 
 from __future__ import annotations
 
 import enum
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import NamedTuple, Protocol, Self, TypeAlias
 
-from closedloop.errors import ConcurrencyError, ConfigurationError, StoreClosedError
+from closedloop.errors import (
+    ConcurrencyError,
+    ConfigurationError,
+    DuplicateEventError,
+    StoreClosedError,
+)
 
 __all__ = [
     "AppendResult",
@@ -136,9 +150,11 @@ class EventStore(ABC):
         """Append ``events`` to one stream, all or nothing.
 
         Raises:
-            ConcurrencyError: the stream is not as expected, the events do not continue
-                it, or an ``event_id`` is already stored with a different event.
-            ConfigurationError: a malformed request (see the module docs).
+            ConcurrencyError: the stream is not as expected, or the events do not
+                continue it (and are not a retry of stored events).
+            ConfigurationError: a malformed request, or an event the store cannot write.
+            DuplicateEventError: an ``event_id`` already stored with a different event
+                (see the module docs).
             StoreClosedError: the store was closed.
         """
         return self.append_many([(stream_id, events, expected_version)])[0]
@@ -217,13 +233,15 @@ def check_events(
     Returns the first event's version (0 for an empty batch).
 
     Raises:
-        ConfigurationError: a bad stream id or expected version, events of another
-            stream, versions that are not consecutive positive ints, event ids that are
-            not unique non-empty strings, or an expected version that the events' own
-            versions contradict.
+        ConfigurationError: a bad stream id (not a non-empty string, or holding a lone
+            surrogate) or expected version, events of another stream, versions that
+            are not consecutive positive ints, event ids that are not unique non-empty
+            strings, or an expected version that the events' own versions contradict.
     """
-    if type(stream_id) is not str or not stream_id:
-        raise ConfigurationError(f"a stream id must be a non-empty string, got {stream_id!r}")
+    if type(stream_id) is not str or not stream_id or not _valid_text(stream_id):
+        raise ConfigurationError(
+            f"a stream id must be a non-empty string of valid Unicode text, got {stream_id!r}"
+        )
     if type(expected) is int:
         if expected < 0:
             raise ConfigurationError(
@@ -316,9 +334,11 @@ def check_batches(
 
 
 def check_reading(stream_id: object, after_version: object) -> None:
-    """Refuse a stream id that is not a string or a bad ``after_version``."""
-    if type(stream_id) is not str:
-        raise ConfigurationError(f"a stream id must be a string, got {stream_id!r}")
+    """Refuse a stream id that is not a string (of valid Unicode) or a bad ``after_version``."""
+    if type(stream_id) is not str or not _valid_text(stream_id):
+        raise ConfigurationError(
+            f"a stream id must be a string of valid Unicode text, got {stream_id!r}"
+        )
     if type(after_version) is not int or after_version < 0:
         raise ConfigurationError(f"after_version must be an int >= 0, got {after_version!r}")
 
@@ -349,7 +369,67 @@ def conflict(
 
     ``expected`` is reported as given when it is the reason; when the mode allowed the
     stream's state but the events start elsewhere, what they imply (``first - 1``) is.
+    Call :func:`check_reused_ids` first: an event id stored with another event is the
+    reason to report then, not the versions.
     """
     if expectation_holds(expected, current):
         return ConcurrencyError(stream_id, first - 1, current)
     return ConcurrencyError(stream_id, expected, current)
+
+
+def check_reused_ids(
+    stream_id: str,
+    events: Sequence[StreamEvent],
+    stored: Callable[[str], StreamEvent | None],
+) -> None:
+    """Refuse events whose ``event_id`` is stored with a different event.
+
+    ``stored(event_id)`` is the stored event with that id, or None. An event stored
+    identically (same stream, version and values) is a retry and passes.
+
+    Raises:
+        DuplicateEventError: for the first event whose id the store holds with another
+            event; the message names the id, where it is stored and ``stream_id``.
+    """
+    for event in events:
+        found = stored(event.event_id)
+        if found is None:
+            continue
+        if found.stream_id == stream_id and found.version == event.version and found == event:
+            continue
+        raise reused_id(stream_id, event, found)
+
+
+def reused_id(stream_id: str, event: StreamEvent, stored: StreamEvent) -> DuplicateEventError:
+    """The error for appending ``event`` to ``stream_id`` when ``stored`` has its id."""
+    where = f"event_id {event.event_id!r} is already stored, in stream {stored.stream_id!r} "
+    where += f"at version {stored.version}"
+    if stored.stream_id == stream_id and stored.version == event.version:
+        message = (
+            f"{where}, with other values: appending it to stream {stream_id!r} again is "
+            f"no retry of the stored event; a new event needs a new event_id"
+        )
+    else:
+        message = (
+            f"{where}, so it cannot be appended to stream {stream_id!r} at version "
+            f"{event.version}: event ids are unique in the whole store; a new event needs a "
+            f"new event_id"
+        )
+    return DuplicateEventError(
+        message,
+        event_id=event.event_id,
+        stream_id=stream_id,
+        stored_stream_id=stored.stream_id,
+        stored_version=stored.version,
+    )
+
+
+def _valid_text(text: str) -> bool:
+    """Whether ``text`` can be written as UTF-8 (it holds no lone surrogate)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -33,8 +33,11 @@ registered one, invalid UTF-8, NaN or infinities, integers beyond 64 bits, nesti
 deep for the parser, duplicate keys, JSON that is not an object) raises
 :class:`~closedloop.errors.DecodeError` naming the type and the field, never another
 exception, and changes nothing. Encoding an event whose values do not fit its declared
-types (a naive datetime, ``True`` in an ``int`` field) raises
-:class:`~closedloop.errors.ConfigurationError`.
+types (a naive datetime, ``True`` in an ``int`` field) or whose text is not valid
+Unicode (a lone surrogate, which UTF-8 cannot hold) raises
+:class:`~closedloop.errors.ConfigurationError` naming the field, so what is written
+always reads back. :meth:`EventCodec.check` applies exactly the same rules without
+writing anything, for stores that keep the event objects themselves.
 
 **Speed.** Each class is compiled once into straight-line encode and decode functions
 derived from its attrs fields and type hints, so no per-field type dispatch happens at
@@ -56,6 +59,7 @@ import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, time
 from typing import Any, Final, TypeVar
+from zoneinfo import ZoneInfo
 
 import attrs
 
@@ -152,6 +156,11 @@ class _Gen:
             "_MAX": _INT_MAX,
             "_repr": repr,
             "_new": object.__new__,
+            "_ZoneInfo": ZoneInfo,
+            # Builtins as globals: one dictionary look-up fewer per use.
+            "isinstance": isinstance,
+            "str": str,
+            "tuple": tuple,
         }
         self.count = 0
 
@@ -206,12 +215,31 @@ class _Conv:
     def fail(self, v: str, path: str) -> str:
         return f"raise _dbad(W, {path}, {v}, {self.label!r})"
 
+    def chk(self, v: str, g: _Gen) -> list[str]:
+        """What :meth:`enc` checks, without writing any text.
+
+        Statements that raise (``_Bad`` or any other exception) exactly where the
+        encoder would, text that UTF-8 cannot hold (a lone surrogate) included. The
+        default serves types whose encoder statements do every check and write no
+        text of the value's own.
+        """
+        lines, _ = self.enc(v, g)
+        return lines
+
 
 class _Str(_Conv):
     label = "a string"
 
     def enc(self, v: str, g: _Gen) -> tuple[list[str], str]:
         return [], f"_q({v})"
+
+    def chk(self, v: str, g: _Gen) -> list[str]:
+        # _q takes any str, subclasses included, and raises TypeError for the rest;
+        # isascii() is a flag look-up, so only other text pays for the encoding.
+        return [
+            f"if not isinstance({v}, str): raise _Bad",
+            f"if not {v}.isascii(): {v}.encode('utf-8')",
+        ]
 
     def dec(self, v: str, path: str, g: _Gen) -> list[str]:
         return [f"if {v}.__class__ is not str: {self.fail(v, path)}"]
@@ -275,6 +303,20 @@ class _DateTime(_Conv):
             "    raise _Bad",
         ], t
 
+    def chk(self, v: str, g: _Gen) -> list[str]:
+        # isoformat writes an offset exactly when utcoffset() is not None, and a
+        # fraction in it exactly when the offset has microseconds; asking for the
+        # offset costs a fifth of formatting the text. A ZoneInfo always has an offset
+        # for a datetime, in whole seconds (zone files hold seconds), so it is not
+        # asked: its look-up costs as much as the rest of an event's checks.
+        t = g.tmp()
+        return [
+            f"if not isinstance({v}, _datetime): raise _Bad",
+            f"if {v}.tzinfo.__class__ is not _ZoneInfo:",
+            f"    {t} = {v}.utcoffset()",
+            f"    if {t} is None or {t}.microseconds: raise _Bad",
+        ]
+
     def dec(self, v: str, path: str, g: _Gen) -> list[str]:
         t = g.tmp()
         return [
@@ -317,6 +359,11 @@ class _Time(_Conv):
     def enc(self, v: str, g: _Gen) -> tuple[list[str], str]:
         return [f"if not isinstance({v}, _time): raise _Bad"], f"{v}.isoformat()"
 
+    def chk(self, v: str, g: _Gen) -> list[str]:
+        # isoformat asks the time's tzinfo for its offset, which may raise.
+        lines, expr = self.enc(v, g)
+        return [*lines, expr]
+
     def dec(self, v: str, path: str, g: _Gen) -> list[str]:
         return [
             f"if {v}.__class__ is not str: {self.fail(v, path)}",
@@ -337,10 +384,16 @@ class _Enum(_Conv):
         self.value_types = tuple(sorted(kinds, key=lambda k: k.__name__))
         self.label = f"one of {', '.join(repr(x) for x in values[:8])}"
         self.to_text = {m: json.dumps(m.value, ensure_ascii=False) for m in cls}
+        for text in self.to_text.values():
+            if not _valid_unicode(text):
+                raise TypeError(f"enum {cls.__name__} has a value that is not valid Unicode")
         self.from_value = {m.value: m for m in cls}
 
     def enc(self, v: str, g: _Gen) -> tuple[list[str], str]:
         return [], f"{g.const(self.to_text, 'enum')}[{v}]"
+
+    def chk(self, v: str, g: _Gen) -> list[str]:
+        return [f"if {v} not in {g.const(self.to_text, 'enum')}: raise _Bad"]
 
     def dec(self, v: str, path: str, g: _Gen) -> list[str]:
         t = g.tmp()
@@ -375,6 +428,9 @@ class _Optional(_Conv):
     def dec(self, v: str, path: str, g: _Gen) -> list[str]:
         return [f"if {v} is not None:", *_indent(self.inner.dec(v, path, g))]
 
+    def chk(self, v: str, g: _Gen) -> list[str]:
+        return [f"if {v} is not None:", *_indent(self.inner.chk(v, g))]
+
 
 class _Tuple(_Conv):
     def __init__(self, inner: _Conv) -> None:
@@ -392,6 +448,17 @@ class _Tuple(_Conv):
         return [f"if not isinstance({v}, tuple): raise _Bad"], (
             f'("[" + ",".join(map({item}, {v})) + "]" if {v} else "[]")'
         )
+
+    def chk(self, v: str, g: _Gen) -> list[str]:
+        lines = [f"if not isinstance({v}, tuple): raise _Bad"]
+        if isinstance(self.inner, _Str):
+            # join, like _q, takes str items (subclasses too) and raises for the rest.
+            t = g.tmp()
+            return [*lines, f'{t} = "".join({v})', f"if not {t}.isascii(): {t}.encode('utf-8')"]
+        name = g.tmp("_check")
+        source = "\n".join([f"def {name}(x):", *_indent(self.inner.chk("x", g)), "    return"])
+        item = g.const(g.compile(source, name), "check")
+        return [*lines, f"for x in {v}: {item}(x)"]
 
     def dec(self, v: str, path: str, g: _Gen) -> list[str]:
         i, x = g.tmp("i"), g.tmp("x")
@@ -434,6 +501,22 @@ class _Nested(_Conv):
             f"if {v}.__class__ is not dict: {self.fail(v, path)}",
             f"{v} = {g.const(self.plan.from_dict, 'nested')}({v}, W, {path})",
         ]
+
+    def chk(self, v: str, g: _Gen) -> list[str]:
+        cls = g.const(self.plan.cls, "cls")
+        check = g.const(self.plan.check(), "nested")
+        return [f"if {v}.__class__ is not {cls}: raise _Bad", f"{check}({v})"]
+
+
+def _valid_unicode(text: str) -> bool:
+    """Whether ``text`` can be written as UTF-8 (it holds no lone surrogate)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _plural(label: str) -> str:
@@ -511,6 +594,7 @@ class _Plan:
             int, tuple[Callable[[Any], PackedRow], Callable[[Any], str]]
         ] = {}
         self._store_packers: dict[tuple[int, int], Callable[[Any], list[Any]]] = {}
+        self._check: Callable[[Any], None] | None = None
 
     def _fstring(self, g: _Gen, parts: Iterable[tuple[bool, str]]) -> str:
         """Source of an f-string from (is_code, text) parts; text is escaped or hoisted."""
@@ -666,11 +750,41 @@ class _Plan:
                 columns[f.name] = expr
         if layout is not None:
             parts.append((False, "]"))
+        # Every field's text is in the values: one look at them refuses a lone surrogate.
+        values = g.tmp("d")
+        lines.append(f"{values} = {self._fstring(g, parts)}")
+        lines.append(f"if not {values}.isascii(): {values}.encode('utf-8')")
         row = (
             f"e.stream_id, {columns['version']}, {columns['event_id']}, {kind}, {schema}, "
-            f"{columns['occurred_at']}, {self._fstring(g, parts)}"
+            f"{columns['occurred_at']}, {values}"
         )
         return lines, f"({row})" if layout is None else f"[{row}, None]"
+
+    def check(self) -> Callable[[Any], None]:
+        """A function that raises for a value the encoders would refuse, and writes nothing.
+
+        For an event class it accepts exactly the events the row packers of
+        :meth:`event_functions` and :meth:`store_packer` accept (the same type checks,
+        ``event_id`` a plain str, no lone surrogate in any text) at a fraction of their
+        cost, since it formats no text; for a nested class, exactly the values its
+        encoder accepts. It does no error reporting of its own: when it raises, call
+        :meth:`encode_error` for the precise error. Call under ``_PLANS_LOCK``.
+        """
+        if self._check is None:
+            g = _Gen(self.cls.__qualname__)
+            lines: list[str] = []
+            for f in self.fields:
+                v = g.tmp("v")
+                lines.append(f"{v} = e.{f.name}")
+                if self.is_event and f.name == "event_id":
+                    # A plain str, as the row packers ask (so no isinstance either).
+                    lines.append(f"if {v}.__class__ is not str: raise _Bad")
+                    lines.append(f"if not {v}.isascii(): {v}.encode('utf-8')")
+                else:
+                    lines.extend(f.conv.chk(v, g))
+            source = "\n".join(["def check(e):", *_indent(lines), "    return None"])
+            self._check = g.compile(source, "check")
+        return self._check
 
     def event_functions(
         self, schema: int
@@ -687,10 +801,15 @@ class _Plan:
             '{"type":' + json.encoder.encode_basestring(self.kind) + f',"schema":{schema},"data":'
         )
         to_json = g.const(self.to_json, "to_json")
-        dumps: Callable[[Any], str] = g.compile(
-            f"def dumps(e):\n    return {g.const(envelope, 'env')} + {to_json}(e) + '}}'",
-            "dumps",
+        source = "\n".join(
+            [
+                "def dumps(e):",
+                f"    t = {g.const(envelope, 'env')} + {to_json}(e) + '}}'",
+                "    if not t.isascii(): t.encode('utf-8')",
+                "    return t",
+            ]
         )
+        dumps: Callable[[Any], str] = g.compile(source, "dumps")
         found = (pack, dumps)
         self._event_functions[schema] = found
         return found
@@ -707,18 +826,33 @@ class _Plan:
         return found
 
     def encode_error(self, event: object, exc: BaseException) -> ConfigurationError:
-        """A ConfigurationError naming the first field that does not fit its type."""
+        """A ConfigurationError naming the first field that does not fit its type.
+
+        A field fits when its value has the declared type and its text is valid
+        Unicode (UTF-8 cannot hold a lone surrogate, so neither can a store).
+        """
         for f in self.fields:
             try:
                 value = getattr(event, f.name)
             except AttributeError:
                 return ConfigurationError(f"cannot encode {self.kind}: it has no field {f.name!r}")
             try:
-                self.field_encoders[f.name](value)
+                text = self.field_encoders[f.name](value)
             except Exception:
                 return ConfigurationError(
                     f"cannot encode {self.kind}: field {f.name!r} must be {f.conv.label}, "
                     f"got {_describe(value)}"
+                )
+            if not _valid_unicode(text):
+                surrogate = next(c for c in text if "\ud800" <= c <= "\udfff")
+                return ConfigurationError(
+                    f"cannot encode {self.kind}: field {f.name!r} holds a lone surrogate "
+                    f"({surrogate!r}), which is not valid Unicode text; got {_describe(value)}"
+                )
+            if self.is_event and f.name == "event_id" and value.__class__ is not str:
+                return ConfigurationError(
+                    f"cannot encode {self.kind}: field 'event_id' must be a str, "
+                    f"not a {type(value).__name__}"
                 )
         return ConfigurationError(f"cannot encode {self.kind}: {exc!r}")
 
@@ -818,6 +952,7 @@ class _Registration:
     plan: _Plan
     pack: Callable[[Any], PackedRow]
     dumps: Callable[[Any], str]
+    check: Callable[[Any], None]
 
 
 def _no_constant(name: str) -> Any:
@@ -881,9 +1016,10 @@ class EventCodec:
         if not isinstance(klass, type) or not attrs.has(klass):
             raise ConfigurationError(f"only attrs classes can be registered, not {cls!r}")
         kind = cls.__dict__.get("KIND")
-        if not isinstance(kind, str) or not kind:
+        if not isinstance(kind, str) or not kind or not _valid_unicode(kind):
             raise ConfigurationError(
-                f"{cls.__name__} must declare its own KIND (a non-empty string) to be registered"
+                f"{cls.__name__} must declare its own KIND (a non-empty string of valid "
+                f"Unicode text) to be registered"
             )
         if type(schema) is not int or schema < 1:
             raise ConfigurationError(f"{kind}: schema must be an int >= 1, got {schema!r}")
@@ -917,8 +1053,9 @@ class EventCodec:
                 )
         with _PLANS_LOCK:
             pack, dumps = plan.event_functions(schema)
+            check = plan.check()
         registration = _Registration(
-            cls, kind, schema, tuple(given[n] for n in range(1, schema)), plan, pack, dumps
+            cls, kind, schema, tuple(given[n] for n in range(1, schema)), plan, pack, dumps, check
         )
         self._by_kind[kind] = registration
         self._by_class[cls] = registration
@@ -991,6 +1128,37 @@ class EventCodec:
             return reg.pack(event)
         except Exception as exc:
             raise reg.plan.encode_error(event, exc) from None
+
+    def check(self, event: object) -> None:
+        """Check that the event can be written, without writing it.
+
+        It accepts and refuses exactly what :meth:`pack`, :meth:`dumps` and the store
+        row packers do, with the same error, at a fraction of their cost (no text is
+        formatted): a store that keeps the event objects themselves calls it so that
+        it takes exactly the events a store that writes them takes.
+
+        Raises:
+            ConfigurationError: the event's class is not registered, or a value does
+                not fit its field's declared type, or holds text that is not valid
+                Unicode (a lone surrogate); the message names the field.
+        """
+        reg = self._registration(event)
+        try:
+            reg.check(event)
+        except Exception as exc:
+            raise reg.plan.encode_error(event, exc) from None
+
+    def checker(self, cls: type) -> Callable[[Any], None]:
+        """The fast form of :meth:`check` for events of a registered class.
+
+        It raises for an event that :meth:`check` refuses, but with no error report of
+        its own (and not necessarily a ConfigurationError): when it raises, call
+        :meth:`check` for the precise error.
+        """
+        reg = self._by_class.get(cls)
+        if reg is None:
+            raise ConfigurationError(f"{cls.__name__} is not registered with this codec")
+        return reg.check
 
     # -- decoding ---------------------------------------------------------------------
 

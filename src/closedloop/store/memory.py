@@ -4,13 +4,23 @@ Events are kept as the objects given (they are immutable), in one list per strea
 one global list, so an append costs a few dictionary and list operations. It is the
 default store of the service and the store the simulation appends millions of events
 to; use :class:`~closedloop.store.sqlite.SQLiteEventStore` to keep them.
+
+It takes exactly the events the SQLite store takes: each appended event is checked by
+the store's :class:`~closedloop.store.codec.EventCodec`
+(:meth:`~closedloop.store.codec.EventCodec.check`, the encoder's own rules without
+the encoding), so an event of an unregistered class, a naive datetime, a value of the
+wrong type or text with a lone surrogate raises the same
+:class:`~closedloop.errors.ConfigurationError`, with the same message, here as there,
+and nothing is stored. Tests that run on this store therefore hold for SQLite too.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
+from closedloop.errors import ConfigurationError
 from closedloop.store.base import (
     AppendResult,
     Batch,
@@ -22,10 +32,12 @@ from closedloop.store.base import (
     check_events,
     check_paging,
     check_reading,
+    check_reused_ids,
     closed_error,
     conflict,
     expectation_holds,
 )
+from closedloop.store.codec import EventCodec, default_codec
 
 __all__ = ["MemoryEventStore"]
 
@@ -33,11 +45,26 @@ _PAGE = 1024
 
 
 class MemoryEventStore(EventStore):
-    """An in-memory :class:`~closedloop.store.base.EventStore`; one lock guards every call."""
+    """An in-memory :class:`~closedloop.store.base.EventStore`; one lock guards every call.
 
-    __slots__ = ("_closed", "_ids", "_lock", "_log", "_streams")
+    Args:
+        codec: the event codec whose rules appended events must meet (default:
+            :func:`~closedloop.store.codec.default_codec`, every event class closedloop
+            defines); pass the codec you give ``SQLiteEventStore``, with your own event
+            classes registered, to store them too.
 
-    def __init__(self) -> None:
+    Raises:
+        ConfigurationError: ``codec`` is not an EventCodec.
+    """
+
+    __slots__ = ("_checks", "_closed", "_codec", "_ids", "_lock", "_log", "_streams")
+
+    def __init__(self, *, codec: EventCodec | None = None) -> None:
+        if codec is not None and not isinstance(codec, EventCodec):
+            raise ConfigurationError(f"codec must be an EventCodec, got {codec!r}")
+        self._codec = codec if codec is not None else default_codec()
+        self._checks: dict[type, Callable[[Any], None]] = {}
+        """Event class -> the codec's fast check (see _validate)."""
         self._lock = threading.Lock()
         self._streams: dict[str, list[StreamEvent]] = {}
         self._log: list[StreamEvent] = []
@@ -56,6 +83,9 @@ class MemoryEventStore(EventStore):
     ) -> AppendResult:
         """Append ``events`` to one stream, all or nothing (see :class:`EventStore`)."""
         first = check_events(stream_id, events, expected_version)
+        if self._closed:
+            raise closed_error(self)
+        self._validate((events,))
         with self._lock:
             if self._closed:
                 raise closed_error(self)
@@ -69,6 +99,9 @@ class MemoryEventStore(EventStore):
     def append_many(self, batches: Iterable[Batch]) -> list[AppendResult]:
         """Append to many streams in one atomic step (see :class:`EventStore`)."""
         checked = check_batches(batches)
+        if self._closed:
+            raise closed_error(self)
+        self._validate([events for _, events, _, _ in checked])
         with self._lock:
             if self._closed:
                 raise closed_error(self)
@@ -90,6 +123,33 @@ class MemoryEventStore(EventStore):
                     outcome = self._write(stream_id, self._streams.get(stream_id), events)
                 results.append(outcome)
             return results
+
+    def _validate(self, groups: Iterable[Sequence[StreamEvent]]) -> None:
+        """Refuse, as the codec does, an event a store that encodes it would refuse.
+
+        The fast path calls each class's compiled check; when one raises (or a class
+        is new to this store), every event is checked again through the codec, which
+        raises the precise ConfigurationError for the first bad one, in order.
+        """
+        checks = self._checks
+        try:
+            for events in groups:
+                for event in events:
+                    checks[event.__class__](event)
+            return
+        except Exception:
+            pass
+        codec = self._codec
+        for events in groups:
+            for event in events:
+                codec.check(event)
+                if event.__class__ not in checks:
+                    checks[event.__class__] = codec.checker(event.__class__)
+
+    def _stored(self, event_id: str) -> StreamEvent | None:
+        """The stored event with this id, or None."""
+        position = self._ids.get(event_id)
+        return None if position is None else self._log[position - 1]
 
     def _check(
         self,
@@ -119,15 +179,19 @@ class MemoryEventStore(EventStore):
                 stream[e.version - 1].event_id != e.event_id or stream[e.version - 1] != e
                 for e in events
             ):
+                check_reused_ids(stream_id, events, self._stored)
                 raise conflict(stream_id, expected, first, current)
             return AppendResult(
                 stream_id, last, ids[events[0].event_id], ids[events[-1].event_id], True
             )
         if not expectation_holds(expected, current) or first != current + 1:
+            check_reused_ids(stream_id, events, self._stored)
             raise conflict(stream_id, expected, first, current)
         for event in events:
             if event.event_id in ids:
-                raise conflict(stream_id, expected, first, current)
+                # Stored elsewhere, since these versions are free: this raises.
+                check_reused_ids(stream_id, events, self._stored)
+                raise conflict(stream_id, expected, first, current)  # pragma: no cover
         return None
 
     def _write(
@@ -203,6 +267,11 @@ class MemoryEventStore(EventStore):
             return iter(list(self._streams))
 
     # -- life cycle ---------------------------------------------------------------------
+
+    @property
+    def codec(self) -> EventCodec:
+        """The codec whose rules appended events are checked against."""
+        return self._codec
 
     def close(self) -> None:
         """Drop every event; later calls raise StoreClosedError."""

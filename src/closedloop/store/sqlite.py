@@ -61,6 +61,7 @@ from closedloop.store.base import (
     check_batches,
     check_paging,
     check_reading,
+    check_reused_ids,
     closed_error,
     conflict,
     expectation_holds,
@@ -124,6 +125,11 @@ _RANGE: Final = (
     " ORDER BY version"
 )
 _ALL: Final = "SELECT position, data FROM events WHERE position > ? ORDER BY position LIMIT ?"
+_BY_IDS: Final = {
+    n: "SELECT event_id, data FROM events WHERE position <= ? AND event_id IN "
+    f"({', '.join('?' * n)})"
+    for n in _IN_SIZES
+}
 
 
 class SQLiteEventStore(EventStore):
@@ -306,7 +312,12 @@ class SQLiteEventStore(EventStore):
     def _pack(
         self, checked: list[tuple[str, Sequence[StreamEvent], int | ExpectedVersion, int]]
     ) -> list[list[list[Any]]]:
-        """The rows to insert, per batch; ConfigurationError for an event that cannot be."""
+        """The rows to insert, per batch; ConfigurationError for an event that cannot be.
+
+        The codec refuses what it cannot write (see
+        :meth:`~closedloop.store.codec.EventCodec.check`), text with a lone surrogate
+        included, so every row is known to fit before the transaction starts.
+        """
         packers = self._packers
         try:
             return [[packers[e.__class__](e) for e in events] for _, events, _, _ in checked]
@@ -357,6 +368,27 @@ class SQLiteEventStore(EventStore):
             found.update(con.execute(_VERSIONS[size], padded).fetchall())
         return found
 
+    def _stored_by_id(self, events: Sequence[StreamEvent], before: int) -> dict[str, StreamEvent]:
+        """The stored events, at positions up to ``before``, that have the ids of ``events``."""
+        ids = [e.event_id for e in events]
+        found: dict[str, StreamEvent] = {}
+        start = 0
+        while start < len(ids):
+            chunk = ids[start : start + _IN_SIZES[-1]]
+            start += len(chunk)
+            size = next(n for n in _IN_SIZES if n >= len(chunk))
+            padded = chunk + [chunk[-1]] * (size - len(chunk))
+            rows = self._con.execute(_BY_IDS[size], [before, *padded]).fetchall()
+            stored = self._codec.decode_rows(rows, 1, self._decoders, self._resolve)
+            found.update((row[0], event) for row, event in zip(rows, stored, strict=True))
+        return found
+
+    def _refuse_reused_ids(
+        self, stream_id: str, events: Sequence[StreamEvent], before: int
+    ) -> None:
+        """ConfigurationError if an event's id is stored (up to ``before``) with another event."""
+        check_reused_ids(stream_id, events, self._stored_by_id(events, before).get)
+
     def _append_rows(
         self,
         checked: list[tuple[str, Sequence[StreamEvent], int | ExpectedVersion, int]],
@@ -365,7 +397,7 @@ class SQLiteEventStore(EventStore):
         con = self._con
         con.execute("BEGIN IMMEDIATE")
         try:
-            position = con.execute(_LAST).fetchone()[0] or 0
+            position = before = con.execute(_LAST).fetchone()[0] or 0
             versions = self._versions(list(dict.fromkeys(batch[0] for batch in checked)))
             results = []
             for (stream_id, events, expected, first), batch in zip(checked, rows, strict=True):
@@ -376,9 +408,12 @@ class SQLiteEventStore(EventStore):
                     results.append(AppendResult(stream_id, current, 0, 0))
                     continue
                 if first <= current:
-                    results.append(self._duplicate(stream_id, events, expected, first, current))
+                    results.append(
+                        self._duplicate(stream_id, events, expected, first, current, before)
+                    )
                     continue
                 if not expectation_holds(expected, current) or first != current + 1:
+                    self._refuse_reused_ids(stream_id, events, before)
                     raise conflict(stream_id, expected, first, current)
                 start = position + 1
                 for row in batch:
@@ -386,14 +421,10 @@ class SQLiteEventStore(EventStore):
                     row[7] = position
                 try:
                     con.executemany(_INSERT, batch)
-                except sqlite3.IntegrityError:
+                except sqlite3.IntegrityError as exc:
                     # The versions were free, so an event_id is already stored elsewhere.
-                    raise conflict(stream_id, expected, first, current) from None
-                except UnicodeEncodeError as exc:
-                    raise ConfigurationError(
-                        f"stream {stream_id!r}: an event holds text that is not valid "
-                        f"Unicode (a lone surrogate?): {exc}"
-                    ) from None
+                    self._refuse_reused_ids(stream_id, events, before)
+                    raise self._failure("append", exc) from exc  # pragma: no cover
                 versions[stream_id] = current = first + len(events) - 1
                 results.append(AppendResult(stream_id, current, start, position))
             con.execute("COMMIT")
@@ -410,18 +441,22 @@ class SQLiteEventStore(EventStore):
         expected: int | ExpectedVersion,
         first: int,
         current: int,
+        before: int,
     ) -> AppendResult:
-        """The result of re-appending stored events, or the conflict if they differ."""
+        """The result of re-appending stored events, or the error if they differ.
+
+        ``before`` is the last position stored before this call.
+        """
         last = first + len(events) - 1
-        if last > current:
-            raise conflict(stream_id, expected, first, current)
-        rows = self._con.execute(_RANGE, (stream_id, first, last)).fetchall()
-        stored = self._codec.decode_rows(rows, 0, self._decoders, self._resolve)
-        if len(stored) != len(events) or any(
-            s.event_id != e.event_id or s != e for s, e in zip(stored, events, strict=True)
-        ):
-            raise conflict(stream_id, expected, first, current)
-        return AppendResult(stream_id, last, rows[0][1], rows[-1][1], True)
+        if last <= current:
+            rows = self._con.execute(_RANGE, (stream_id, first, last)).fetchall()
+            stored = self._codec.decode_rows(rows, 0, self._decoders, self._resolve)
+            if len(stored) == len(events) and all(
+                s.event_id == e.event_id and s == e for s, e in zip(stored, events, strict=True)
+            ):
+                return AppendResult(stream_id, last, rows[0][1], rows[-1][1], True)
+        self._refuse_reused_ids(stream_id, events, before)
+        raise conflict(stream_id, expected, first, current)
 
     # -- reading ----------------------------------------------------------------------
 
