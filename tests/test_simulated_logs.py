@@ -11,13 +11,24 @@ from closedloop.store import SQLiteEventStore, default_codec
 
 def test_every_simulated_event_round_trips_through_the_codec_and_sqlite(tmp_path: Path) -> None:
     scenario = yiwu_scenario(villages_per_town=4).with_changes(end=date(2019, 8, 31))
-    knobs = Knobs(supervision=1.0, accountability=1.0)
+    knobs = Knobs(supervision=1.0, accountability=1.0, task_force_threshold=3)
     events = [
         *(simulate(scenario, Baseline(knobs=knobs), seed=4, keep_events=True).events or ()),
         *(simulate(scenario, DownwardMeetings(knobs=knobs), seed=4, keep_events=True).events or ()),
     ]
     kinds = {type(e).__name__ for e in events}
-    assert {"MeetingHeld", "VisitRecorded", "SupervisionOrdered", "AccountabilityRecorded"} <= kinds
+    assert {
+        "MeetingHeld",
+        "VisitRecorded",
+        "SupervisionOrdered",
+        "SupervisionOrderClosed",
+        "SupervisionOrderOverdue",
+        "AccountabilityRecorded",
+        "TaskForceCreated",
+        "PlanRecorded",
+        "PlanResolved",
+        "TaskForceClosed",
+    } <= kinds
     codec = default_codec()
     for event in events:
         assert codec.loads(codec.dumps(event)) == event

@@ -21,8 +21,14 @@ One problem's path:
    city's monthly meeting at the town);
 4. the lead department works on it (a queue with a capacity), may return it as
    misrouted, and resolves it; missed deadlines are recorded when they happen and may
-   draw a supervision order (which speeds the department up) and, if the order's own
-   deadline passes too, accountability;
+   draw a supervision order (which speeds the department up: the work still left is
+   multiplied by ``1 - supervision_speedup``); the order closes when the issue moves
+   (resolved, escalated, returned) or is recorded overdue when its own deadline passes
+   first, which may draw accountability;
+   with a ``task_force_threshold``, problems of one category from enough villages
+   within a window get a city task force (工作专班) with one plan per problem; its
+   problems are handled faster, and it closes once every plan is resolved (the
+   problem archived);
 5. the reporter, a third-party survey or a reform experience officer evaluates; an
    unsatisfied evaluation reopens the problem for another cycle, a satisfied one
    archives it.
@@ -42,7 +48,7 @@ import attrs
 from closedloop.access import AccessPolicy, Actor, ActorKind, Grant
 from closedloop.deadlines import Difficulty
 from closedloop.departments import Department, DepartmentKind, Departments, Route, Router
-from closedloop.errors import ConcurrencyError
+from closedloop.errors import ConcurrencyError, ConfigurationError, CoverageError
 from closedloop.ids import ActorId, DepartmentId, EventId, IssueId, UnitId
 from closedloop.lifecycle.commands import (
     AcceptAssignment,
@@ -75,7 +81,7 @@ from closedloop.service import ClosedLoop, FixedClock
 from closedloop.simulation.engine import EventLoop
 from closedloop.simulation.policies import Baseline, DownwardMeetings, Policy
 from closedloop.simulation.results import SimulationResult
-from closedloop.simulation.scenario import Scenario
+from closedloop.simulation.scenario import Scenario, _is_whole
 from closedloop.simulation.streams import RandomStreams, derive_seed
 from closedloop.store.base import (
     AppendResult,
@@ -93,10 +99,25 @@ from closedloop.supervision import (
     SupervisionContext,
     SupervisionOrderState,
     UnmetOrdersRule,
+    close_orders,
     evolve_order,
+    observe_orders,
     order_supervision,
     propose_accountability,
     record_accountability,
+)
+from closedloop.taskforces import (
+    CloseTaskForce,
+    CommonProblemRule,
+    RecordPlan,
+    ResolvePlan,
+    TaskForceCommand,
+    TaskForceContext,
+    TaskForceEvent,
+    TaskForceProposal,
+    TaskForceState,
+    decide_task_force,
+    evolve_task_force,
 )
 from closedloop.workdays import WorkCalendar
 
@@ -124,7 +145,12 @@ class _Case:
     token: int = 0
     supervised: bool = False
     visits: int = 0
-    remaining_minutes: float = 0.0
+    finish_at: float | None = None
+    """When the work in progress is due to finish (minutes); None when not worked on."""
+    order: str | None = None
+    """The supervision order still open about the problem."""
+    task_force: str | None = None
+    """The task force the problem is linked to."""
     closed: bool = False
     """Archived, and (in a metrics-only run) forgotten: pending actions do nothing."""
 
@@ -132,12 +158,21 @@ class _Case:
 class Simulation:
     """One replication of one scenario under one policy.
 
+    Like :func:`simulate`, a run keeps only its metrics by default; pass
+    ``keep_events=True`` for the full event log (exports, process mining), at the cost of
+    memory that grows with the log.
+
     Args:
         scenario: the world.
-        policy: the policy variant.
-        seed: the run's seed; with ``replication`` it fixes every random draw.
-        replication: which replication of the seed this is.
-        keep_events: keep the full event log in memory (for exports), or only metrics.
+        policy: the policy variant (:class:`Baseline` or :class:`DownwardMeetings`).
+        seed: the run's seed (a whole number); with ``replication`` it fixes every
+            random draw.
+        replication: which replication of the seed this is (a whole number).
+        keep_events: keep the full event log in memory, or only metrics (the default).
+
+    Raises:
+        ConfigurationError: for a scenario, policy, seed, replication or flag of the
+            wrong kind.
     """
 
     def __init__(
@@ -147,8 +182,9 @@ class Simulation:
         *,
         seed: int = 0,
         replication: int = 0,
-        keep_events: bool = True,
+        keep_events: bool = False,
     ) -> None:
+        _check_run(scenario, policy, seed, replication, keep_events)
         self.scenario = scenario
         self.policy = policy
         self.seed = seed
@@ -203,7 +239,15 @@ class Simulation:
         self._queues: dict[DepartmentId, deque[IssueId]] = {}
         self._busy: dict[DepartmentId, int] = {}
         self._orders: dict[str, SupervisionOrderState] = {}
+        self._open_orders: dict[IssueId, str] = {}
         self._accountable: list[Any] = []
+        self._task_forces: dict[str, TaskForceState] = {}
+        self._task_force_rule: CommonProblemRule | None = None
+        # Problems needing the town or the city not linked to a task force yet, by
+        # category, in registration order (the candidates for the next task force).
+        self._candidates: dict[str, deque[IssueId]] = {}
+        if knobs.task_force_threshold is not None:
+            self._task_force_rule = CommonProblemRule(min_units=knobs.task_force_threshold)
         self.counters: dict[str, float] = {
             "visits": 0,
             "cadre_days": 0.0,
@@ -244,6 +288,8 @@ class Simulation:
         apply = self.metrics.apply
         for event in events:
             apply(event)
+        if self._open_orders and command.issue_id in self._open_orders:
+            self._close_orders(events)
         return events
 
     def _record(self, events: list[Any]) -> None:
@@ -320,6 +366,8 @@ class Simulation:
         if need == "village":
             self._assign(case, self._committees[village], (), ActorId(f"official:{village}"), at)
             return
+        if self._task_force_rule is not None:
+            self._detect_common_problem(case, at)
         # The village tries first, then sends the problem up to the town.
         tried = self._after_working_days(at, 0.5)
         self._schedule_at(tried, _bind(self._escalate_to_town, case))
@@ -401,7 +449,8 @@ class Simulation:
         self.counters["cadre_days"] += visit_days
         case.visits += 1
         buck = behaviour.buck_passing * (1 - self.policy.knobs.deterrence)
-        sent_away = rounds + 1 < self.policy.max_rounds and self.streams["visits"].random() < buck
+        limit = self.policy.max_rounds
+        sent_away = (limit is None or rounds + 1 < limit) and self.streams["visits"].random() < buck
         if sent_away:
             later = self._after_working_days(done, behaviour.revisit_days)
             self._schedule_at(later, _bind(self._visit_round, case, route, index, rounds + 1))
@@ -477,11 +526,43 @@ class Simulation:
     def _start_handling(self, case: _Case, state: IssueState) -> None:
         at = self._instant(self.loop.now)
         days = self._handling_days(case, state)
+        if case.order is not None or case.task_force is not None:
+            days *= self._speed(case)
         case.token += 1
         token = case.token
         done = self._after_working_days(at, days)
-        case.remaining_minutes = self._minutes(done) - self.loop.now
+        case.finish_at = self._minutes(done)
         self._schedule_at(done, _bind(self._finish, case, token))
+
+    def _speed(self, case: _Case) -> float:
+        """What the handling time still left is multiplied by: supervision, task force."""
+        knobs = self.policy.knobs
+        factor = 1.0
+        if case.order is not None:
+            factor *= 1 - knobs.supervision_speedup
+        if case.task_force is not None:
+            factor *= 1 - knobs.task_force_speedup
+        return factor
+
+    def _speed_up(self, case: _Case, factor: float) -> None:
+        """Multiply the working time left on the work in progress by ``factor`` (<= 1).
+
+        The finish is moved to ``factor`` times the working time between now and the
+        scheduled finish; it never moves later. Work not started yet is sped up when it
+        starts (see :meth:`_speed`).
+        """
+        finish = case.finish_at
+        if finish is None or factor >= 1:
+            return
+        now = self.loop.now
+        left = self._work.between(now, finish)
+        done = self._instant(self._work.add(now, left * factor))
+        sooner = self._minutes(done)
+        if not sooner < finish:
+            return
+        case.token += 1
+        case.finish_at = sooner
+        self._schedule_at(done, _bind(self._finish, case, case.token))
 
     def _release(self, department: DepartmentId) -> None:
         self._busy[department] = max(0, self._busy.get(department, 1) - 1)
@@ -521,6 +602,7 @@ class Simulation:
             return
         if token != case.token:
             return
+        case.finish_at = None
         at = self._instant(self.loop.now)
         state = self._state(case.issue_id)
         if state.status is not Status.IN_PROGRESS or state.lead is None:
@@ -556,6 +638,8 @@ class Simulation:
         official = ActorId(f"official:{state.unit}")
         if satisfied:
             self._do(ArchiveIssue(case.issue_id), official, at)
+            if case.task_force is not None:
+                self._resolve_plan(case, at)
             self._retire(case)
         else:
             assert state.resolving_department is not None
@@ -636,27 +720,51 @@ class Simulation:
             order = evolve_order(order, event)
         assert order is not None
         self._orders[order_id] = order
+        self._open_orders[case.issue_id] = order_id
+        case.order = order_id
         case.supervised = True
         self.counters["supervision_orders"] += 1
-        # Supervision speeds the department up: the rest of the work takes less time.
-        if case.remaining_minutes > 0 and state.status is Status.IN_PROGRESS:
-            case.token += 1
-            token = case.token
-            remaining = case.remaining_minutes * (1 - knobs.supervision_speedup)
-            self.loop.schedule(
-                self.loop.now + max(remaining, 1.0), _bind(self._finish, case, token)
-            )
+        # Supervision speeds the department up: the work still left takes less time.
+        self._speed_up(case, 1 - knobs.supervision_speedup)
         self._schedule_at(
-            order.due_at + timedelta(minutes=1), _bind(self._account, case, order_id), _P_OBSERVE
+            order.due_at + timedelta(minutes=1), _bind(self._account, order_id), _P_OBSERVE
         )
 
-    def _account(self, case: _Case, order_id: str) -> None:
-        if case.closed:
-            return
+    def _close_orders(self, events: list[IssueEvent]) -> None:
+        """Close the open orders whose issue moved in ``events`` (resolved, escalated, ...)."""
+        open_orders = self._open_orders
+        for event in events:
+            order_id = open_orders.get(event.issue_id)
+            if order_id is None:
+                continue
+            order = self._orders[order_id]
+            closed = close_orders(
+                [order], [event], actor=ActorId("system"), new_event_id=self._ids.event
+            )
+            if not closed:
+                continue
+            self._record(closed)
+            self._orders[order_id] = evolve_order(order, closed[0])
+            del open_orders[event.issue_id]
+            case = self.cases.get(event.issue_id)
+            if case is not None:
+                case.order = None
+            if isinstance(self.store, _MetricsOnlyStore):
+                self.store.forget(order_id)
+
+    def _account(self, order_id: str) -> None:
+        """At the order's deadline: record it overdue if still open; maybe accountability."""
         at = self._instant(self.loop.now)
-        state = self._state(case.issue_id)
         order = self._orders[order_id]
-        if not state.status.is_open:
+        if order.is_open:
+            overdue = observe_orders(
+                [order], at, actor=ActorId("system"), new_event_id=self._ids.event
+            )
+            self._record(overdue)
+            for event in overdue:
+                order = evolve_order(order, event)
+            self._orders[order_id] = order
+        if not order.unmet_at(at):
             return
         if self.streams["accountability"].random() >= self.policy.knobs.accountability:
             return
@@ -683,6 +791,117 @@ class Simulation:
         self.counters["accountability"] += 1
         if outcome is AccountabilityOutcome.DISCIPLINARY_SANCTION:
             self.counters["sanctions"] += 1
+
+    # -- task forces ------------------------------------------------------------------------
+
+    def _detect_common_problem(self, case: _Case, at: datetime) -> None:
+        """Set up a city task force when problems of the new one's category are common.
+
+        The candidates are the open problems of the category that need the town or the
+        city, registered within the window and not linked yet; the library's
+        :class:`~closedloop.taskforces.CommonProblemRule` decides whether they come
+        from enough distinct villages.
+        """
+        rule = self._task_force_rule
+        assert rule is not None
+        candidates = self._candidates.setdefault(case.category, deque())
+        candidates.append(case.issue_id)
+        start = self._window_start(at)
+        cases = self.cases
+        while candidates and (
+            candidates[0] not in cases
+            or cases[candidates[0]].task_force is not None
+            or self._state(candidates[0]).registered_at < start
+        ):
+            candidates.popleft()
+        if len(candidates) < rule.min_units:
+            return
+        states = [self._state(i) for i in candidates if i in cases and cases[i].task_force is None]
+        proposals = attrs.evolve(rule, window=at - start).detect(states, at)
+        for proposal in proposals:
+            self._create_task_force(proposal, at)
+        if proposals:
+            self._candidates[case.category] = deque(
+                i for i in candidates if i in cases and cases[i].task_force is None
+            )
+
+    def _window_start(self, at: datetime) -> datetime:
+        """The instant ``task_force_window_days`` working days before ``at``."""
+        days = self.policy.knobs.task_force_window_days
+        try:
+            first = self.calendar.add_workdays(self.calendar.day_of(at), -days)
+        except CoverageError:
+            return self.start
+        return datetime.combine(first, at.timetz())
+
+    def _task_force_context(self, at: datetime) -> TaskForceContext:
+        return TaskForceContext(
+            self.actors[ActorId(f"official:{self.city}")], at, self.access, self._ids.event
+        )
+
+    def _task_force_step(
+        self, state: TaskForceState | None, command: TaskForceCommand, at: datetime
+    ) -> tuple[TaskForceState, list[TaskForceEvent]]:
+        events = decide_task_force(command, state, self._task_force_context(at))
+        for event in events:
+            state = evolve_task_force(state, event)
+        assert state is not None
+        return state, events
+
+    def _create_task_force(self, proposal: TaskForceProposal, at: datetime) -> None:
+        """工作专班: the city sets up a task force with one plan per problem (一企一策)."""
+        task_force_id = f"taskforce-{self._ids()}"
+        route = self.router.find_route(proposal.category, self.city, at)
+        departments = (
+            tuple(d.id for d in (route.lead, *route.co_handlers)) if route is not None else ()
+        )
+        command = proposal.create(
+            task_force_id,
+            name=f"{proposal.category} task force",
+            unit=self.city,
+            leader=f"official:{self.city}",
+            departments=departments,
+        )
+        state, events = self._task_force_step(None, command, at)
+        for issue_id in proposal.issue_ids:
+            issue = self._state(issue_id)
+            plan = RecordPlan(
+                task_force_id,
+                issue_id,
+                issue.origin_unit,
+                f"plan for {proposal.category} at {issue.origin_unit}",
+                (issue.lead,) if issue.lead is not None else departments[:1],
+                issue.due_date,
+            )
+            state, planned = self._task_force_step(state, plan, at)
+            events.extend(planned)
+        self._record(events)
+        self._task_forces[task_force_id] = state
+        speed = 1 - self.policy.knobs.task_force_speedup
+        for issue_id in proposal.issue_ids:
+            case = self.cases[issue_id]
+            case.task_force = task_force_id
+            self._speed_up(case, speed)
+
+    def _resolve_plan(self, case: _Case, at: datetime) -> None:
+        """The problem is archived: its plan is carried out; the task force may close."""
+        task_force_id = case.task_force
+        assert task_force_id is not None
+        state, events = self._task_force_step(
+            self._task_forces[task_force_id], ResolvePlan(task_force_id, case.issue_id), at
+        )
+        if state.can_close:
+            state, closed = self._task_force_step(
+                state, CloseTaskForce(task_force_id, "every plan resolved"), at
+            )
+            events.extend(closed)
+        self._record(events)
+        if state.is_open:
+            self._task_forces[task_force_id] = state
+        else:
+            del self._task_forces[task_force_id]
+            if isinstance(self.store, _MetricsOnlyStore):
+                self.store.forget(task_force_id)
 
     def _supervision_context(self, at: datetime) -> SupervisionContext:
         return SupervisionContext(
@@ -822,13 +1041,15 @@ class Simulation:
             attendees=attendees,
             decisions=decisions,
             meeting_id=self._ids.meeting(),
-            duration_minutes=int(policy.meeting_hours * 60),
+            duration_minutes=max(1, round(policy.meeting_hours * 60)),
             at=at,
         )
         apply = self.metrics.apply
         apply(held)
         for event in events:
             apply(event)
+        if self._open_orders:
+            self._close_orders(events)
         self.counters[f"meetings_{kind}"] += 1
         self.counters["leader_hours"] += policy.meeting_hours
         self.counters["department_hours"] += policy.meeting_hours * len(attendees)
@@ -1006,10 +1227,35 @@ class _WorkClock:
             worked -= end - start
         return self._ends[-1]
 
+    def _worked(self, at: float) -> float:
+        """Working minutes from the start of the tables to ``at``."""
+        day, minute = divmod(at, _MINUTES_PER_DAY)
+        index = int(day)
+        if index >= len(self._is_work):
+            end = len(self._is_work) * _MINUTES_PER_DAY
+            return len(self._days) * self._per_day + (at - end) / _MINUTES_PER_DAY * self._per_day
+        worked = self._before[index] * self._per_day
+        if self._is_work[index]:
+            worked += self._worked_in_day(minute)
+        return worked
+
+    def between(self, start: float, end: float) -> float:
+        """Working days of working time from ``start`` to ``end`` (minutes; 0 if before)."""
+        if end <= start:
+            return 0.0
+        return (self._worked(end) - self._worked(start)) / self._per_day
+
     def add(self, at: float, days: float) -> float:
-        """The instant (minutes) at which ``days`` working days have elapsed after ``at``."""
+        """The instant (minutes) at which ``days`` working days have elapsed after ``at``.
+
+        Beyond the tables (or for an unbounded amount of work) the instant is the end
+        of the tables: such work does not finish within the run.
+        """
         if days <= 0:
             return at
+        limit = float(len(self._is_work) * _MINUTES_PER_DAY)
+        if not days < math.inf:
+            return max(at, limit)
         day, minute = divmod(at, _MINUTES_PER_DAY)
         index = int(day)
         if index >= len(self._is_work):
@@ -1023,7 +1269,7 @@ class _WorkClock:
         if rest == 0 and k > 0:
             k, rest = k - 1, self._per_day
         if k >= len(self._days):
-            return float(len(self._is_work) * _MINUTES_PER_DAY)
+            return limit
         return self._days[k] * _MINUTES_PER_DAY + self._minute_after(rest)
 
 
@@ -1085,6 +1331,22 @@ class _MetricsOnlyStore(EventStore):
         return self._closed
 
 
+def _check_run(
+    scenario: object, policy: object, seed: object, replication: object, keep_events: object
+) -> None:
+    if not isinstance(scenario, Scenario):
+        raise ConfigurationError(f"scenario must be a Scenario, got {scenario!r}")
+    if not isinstance(policy, Baseline | DownwardMeetings):
+        raise ConfigurationError(
+            f"policy must be a Baseline or DownwardMeetings value (e.g. Baseline()), got {policy!r}"
+        )
+    for name, value in (("seed", seed), ("replication", replication)):
+        if not _is_whole(value):
+            raise ConfigurationError(f"{name} must be a whole number, got {value!r}")
+    if not isinstance(keep_events, bool):
+        raise ConfigurationError(f"keep_events must be True or False, got {keep_events!r}")
+
+
 def simulate(
     scenario: Scenario,
     policy: Policy,
@@ -1093,7 +1355,15 @@ def simulate(
     replication: int = 0,
     keep_events: bool = False,
 ) -> SimulationResult:
-    """Run one replication and return its result (see :class:`Simulation`)."""
+    """Run one replication and return its result (see :class:`Simulation`).
+
+    Keeps only the metrics by default, like :class:`Simulation`; pass
+    ``keep_events=True`` for the event log in ``result.events``.
+
+    Raises:
+        ConfigurationError: for a scenario, policy, seed, replication or flag of the
+            wrong kind.
+    """
     return Simulation(
         scenario, policy, seed=seed, replication=replication, keep_events=keep_events
     ).run()

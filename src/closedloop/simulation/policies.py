@@ -23,15 +23,25 @@ import attrs
 
 from closedloop.deadlines import DeadlinePolicy
 from closedloop.errors import ConfigurationError
-from closedloop.meetings import HolidayRule, MonthlyCadence, OffDays, WeeklyCadence
-from closedloop.simulation.scenario import non_negative, probability
+from closedloop.meetings import Cadence, HolidayRule, OffDays, WeeklyCadence
+from closedloop.simulation.scenario import flag, positive, probability, whole
 
 __all__ = ["Baseline", "DownwardMeetings", "Knobs", "Policy"]
 
 
-def _optional_positive_int(_instance: object, attribute: Any, value: int | None) -> None:
-    if value is not None and (not isinstance(value, int) or value < 1):
-        raise ConfigurationError(f"{attribute.name} is a whole number >= 1 or None, got {value!r}")
+def _instance_of(kind: type, *, optional: bool = False) -> Any:
+    allowed = f"a {kind.__name__}" + (" or None" if optional else "")
+
+    def check(_instance: object, attribute: Any, value: object) -> None:
+        if not (isinstance(value, kind) or (optional and value is None)):
+            raise ConfigurationError(f"{attribute.name} must be {allowed}, got {value!r}")
+
+    return check
+
+
+def _label(_instance: object, attribute: Any, value: object) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigurationError(f"{attribute.name} must be a non-empty string, got {value!r}")
 
 
 @attrs.frozen
@@ -42,30 +52,43 @@ class Knobs:
         deadline_policy: the deadline policy in force (None: the scenario's).
         supervision: chance that an issue overdue by ``supervision_after_days`` working
             days gets a supervision order (督办); 0 switches supervision off.
-        supervision_after_days: how overdue an issue must be to be supervised.
-        supervision_speedup: how much faster a supervised department finishes (the
-            remaining handling time is multiplied by ``1 - supervision_speedup``).
-        accountability: chance that a department with a supervised, still-overdue issue
-            at the order's deadline is held accountable (问责).
+        supervision_after_days: how overdue (whole working days) an issue must be to be
+            supervised.
+        supervision_speedup: how much faster a supervised department finishes: the
+            handling time still left when the order is given (or all of it, if the work
+            has not started) is multiplied by ``1 - supervision_speedup``. An order
+            never delays a finish.
+        accountability: chance that a department whose supervision order is unmet at
+            the order's deadline is held accountable (问责).
         sanction_share: share of accountability ending in a disciplinary sanction
             (党政纪处分); the rest end in an admonishment talk.
         deterrence: how much accountability deters buck-passing and returns (their
             chances are multiplied by ``1 - deterrence``).
-        task_force_threshold: distinct units with problems of one category within
-            ``task_force_window_days`` that trigger a task force (工作专班); None: never.
-        task_force_window_days: the window, in working days.
-        task_force_speedup: how much faster the task force's issues are handled.
+        task_force_threshold: how many distinct village-level units with open problems
+            of one category, registered within ``task_force_window_days``, make the city
+            set up a task force (工作专班) for them; at least 2. None (the default): no
+            task forces.
+        task_force_window_days: the window, in whole working days (at least 1).
+        task_force_speedup: how much faster the task force's issues are handled (their
+            handling time still left is multiplied by ``1 - task_force_speedup``).
+
+    Raises:
+        ConfigurationError: for a value of the wrong kind or out of range.
     """
 
-    deadline_policy: DeadlinePolicy | None = None
+    deadline_policy: DeadlinePolicy | None = attrs.field(
+        default=None, validator=_instance_of(DeadlinePolicy, optional=True)
+    )
     supervision: float = attrs.field(default=0.8, validator=probability)
-    supervision_after_days: int = attrs.field(default=2, validator=non_negative)
+    supervision_after_days: int = attrs.field(default=2, validator=whole(0))
     supervision_speedup: float = attrs.field(default=0.5, validator=probability)
     accountability: float = attrs.field(default=0.3, validator=probability)
     sanction_share: float = attrs.field(default=23 / 53, validator=probability)
     deterrence: float = attrs.field(default=0.0, validator=probability)
-    task_force_threshold: int | None = attrs.field(default=None, validator=_optional_positive_int)
-    task_force_window_days: int = attrs.field(default=20, validator=non_negative)
+    task_force_threshold: int | None = attrs.field(
+        default=None, validator=whole(2, optional=True, none_means="no task forces")
+    )
+    task_force_window_days: int = attrs.field(default=20, validator=whole(1))
     task_force_speedup: float = attrs.field(default=0.3, validator=probability)
 
 
@@ -76,16 +99,20 @@ class Baseline:
     Attributes:
         knobs: the shared knobs.
         max_rounds: after this many visits to one department it takes its part anyway
-            (someone higher up intervenes).
+            (someone higher up intervenes); None: nobody intervenes, the cadre comes
+            back until the department takes its part.
+        name: the variant's name in results and comparisons (give variants that differ
+            distinct names).
+
+    Raises:
+        ConfigurationError: for a value of the wrong kind or out of range.
     """
 
-    knobs: Knobs = attrs.field(factory=Knobs)
-    max_rounds: int = attrs.field(default=4, validator=_optional_positive_int)
-
-    @property
-    def name(self) -> str:
-        """``"baseline"``."""
-        return "baseline"
+    knobs: Knobs = attrs.field(factory=Knobs, validator=_instance_of(Knobs))
+    max_rounds: int | None = attrs.field(
+        default=4, validator=whole(1, optional=True, none_means="no limit")
+    )
+    name: str = attrs.field(default="baseline", kw_only=True, validator=_label)
 
 
 def _default_town_cadence() -> WeeklyCadence:
@@ -104,31 +131,42 @@ class DownwardMeetings:
             the visits to the towns are spread over the month's working days).
         city_rounds_per_month: how many times a month the city goes down to each town
             (2: every two weeks or so).
-        max_agenda: most issues one meeting takes up; the rest wait for the next one.
+        max_agenda: most issues one meeting takes up; the rest wait for the next one
+            (None: no limit).
         max_attendees: most departments one meeting brings (None: no limit).
         buck_passing_factor: buck-passing and returns at the table relative to the
             baseline (face to face, with the leader present, they are rarer).
         handling_factor: handling time of problems assigned at a meeting relative to
-            the baseline (the departments have coordinated already).
+            the baseline (the departments have coordinated already); > 0.
         skip_empty: whether a meeting with an empty demand list is not held.
-        meeting_hours: how long a meeting lasts (for leaders' and departments' time).
+        meeting_hours: how long a meeting lasts (for leaders' and departments' time);
+            > 0, recorded to the minute (at least one).
+        name: the variant's name in results and comparisons (give variants that differ
+            distinct names).
+
+    Raises:
+        ConfigurationError: for a value of the wrong kind or out of range.
     """
 
-    knobs: Knobs = attrs.field(factory=Knobs)
-    town_cadence: WeeklyCadence = attrs.field(factory=_default_town_cadence)
-    city_cadence: MonthlyCadence | None = None
-    city_rounds_per_month: int = attrs.field(default=1, validator=_optional_positive_int)
-    max_agenda: int = attrs.field(default=12, validator=_optional_positive_int)
-    max_attendees: int | None = attrs.field(default=None, validator=_optional_positive_int)
+    knobs: Knobs = attrs.field(factory=Knobs, validator=_instance_of(Knobs))
+    town_cadence: Cadence = attrs.field(
+        factory=_default_town_cadence, validator=_instance_of(Cadence)
+    )
+    city_cadence: Cadence | None = attrs.field(
+        default=None, validator=_instance_of(Cadence, optional=True)
+    )
+    city_rounds_per_month: int = attrs.field(default=1, validator=whole(1))
+    max_agenda: int | None = attrs.field(
+        default=12, validator=whole(1, optional=True, none_means="no limit")
+    )
+    max_attendees: int | None = attrs.field(
+        default=None, validator=whole(1, optional=True, none_means="no limit")
+    )
     buck_passing_factor: float = attrs.field(default=0.2, validator=probability)
-    handling_factor: float = attrs.field(default=0.8, validator=non_negative)
-    skip_empty: bool = True
-    meeting_hours: float = attrs.field(default=2.5, validator=non_negative)
-
-    @property
-    def name(self) -> str:
-        """``"downward_meetings"``."""
-        return "downward_meetings"
+    handling_factor: float = attrs.field(default=0.8, validator=positive)
+    skip_empty: bool = attrs.field(default=True, validator=flag)
+    meeting_hours: float = attrs.field(default=2.5, validator=positive)
+    name: str = attrs.field(default="downward_meetings", kw_only=True, validator=_label)
 
 
 Policy = Baseline | DownwardMeetings

@@ -9,12 +9,18 @@ one dictionary, which is what sweeps and comparisons work with.
 
 :func:`compare` summarises several replications of each variant: the mean of each
 figure with a 95 % confidence interval (Student's t across replications), and the
-difference between two variants with Welch's interval.
+difference between two variants with Welch's interval. Variants are told apart by the
+policy's ``name``; every result also carries a fingerprint of its configuration (the
+scenario and the policy's settings), so results that share a name but not a
+configuration, or the same seed twice, are refused rather than pooled.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import math
+import re
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
@@ -29,6 +35,8 @@ from closedloop.metrics import Distribution, IssueMetrics, Metrics
 
 if TYPE_CHECKING:
     from closedloop.simulation.model import Simulation
+    from closedloop.simulation.policies import Policy
+    from closedloop.simulation.scenario import Scenario
 
 __all__ = ["Comparison", "Estimate", "SimulationResult", "compare"]
 
@@ -54,13 +62,44 @@ HEADLINE = (
 )
 """The figures reports show first."""
 
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def configuration_fingerprint(scenario: Scenario, policy: Policy) -> str:
+    """A short stable digest of a run's configuration: the scenario and the policy.
+
+    Two runs have the same fingerprint when their scenarios (name, period, hierarchy,
+    departments, matrix, calendar, deadline policy, models, pauses) and policies
+    (every setting and knob, and the name) print the same. Seeds are not part of it.
+    The digest is the same in every process (no ``hash()``).
+    """
+    parts = [
+        repr(policy),
+        scenario.name,
+        scenario.start.isoformat(),
+        scenario.end.isoformat(),
+        repr(scenario.arrivals),
+        repr(scenario.needs),
+        repr(scenario.handling),
+        repr(scenario.behaviour),
+        repr(scenario.deadline_policy),
+        repr(scenario.meeting_pauses),
+        repr(scenario.calendar),
+        repr(scenario.calendar.working_hours),
+        repr(scenario.matrix),
+        *(repr(sorted(unit.as_row().items(), key=str)) for unit in scenario.hierarchy),
+        *(repr(department) for department in scenario.departments),
+    ]
+    text = _ADDRESS.sub("", "\n".join(parts))
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=8).hexdigest()
+
 
 @attrs.frozen(eq=False)
 class SimulationResult:
     """One replication's outcome.
 
     Attributes:
-        scenario, policy: names.
+        scenario, policy: names (the policy's ``name``: the variant).
         seed, replication: what fixed the random draws.
         start, end: the period simulated (inclusive).
         arrived: problems registered.
@@ -78,6 +117,9 @@ class SimulationResult:
         metrics: the metrics module's figures over the whole run.
         events: the event log, when the run kept it.
         steps: actions the event loop ran.
+        configuration: the fingerprint of the scenario and policy
+            (the same in every process); :func:`compare` refuses to pool results
+            of one name with different fingerprints.
     """
 
     scenario: str
@@ -109,6 +151,7 @@ class SimulationResult:
     metrics: Metrics = attrs.field(repr=False)
     events: tuple[Any, ...] | None = attrs.field(default=None, repr=False)
     steps: int = 0
+    configuration: str = ""
 
     @classmethod
     def collect(cls, simulation: Simulation) -> SimulationResult:
@@ -166,6 +209,7 @@ class SimulationResult:
             metrics=metrics,
             events=events,
             steps=simulation.loop.steps,
+            configuration=configuration_fingerprint(simulation.scenario, simulation.policy),
         )
 
     @property
@@ -186,6 +230,7 @@ class SimulationResult:
             "policy": self.policy,
             "seed": self.seed,
             "replication": self.replication,
+            "configuration": self.configuration,
             "arrived": self.arrived,
             "solved": self.solved,
             "open": self.open,
@@ -288,23 +333,91 @@ def _num(value: float | None) -> str:
 
 # -- comparisons -----------------------------------------------------------------------
 
-# Two-sided 95 % Student t quantiles for 1..30 degrees of freedom.
-_T95 = (
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
-)  # fmt: skip
+_Z975 = 1.959963984540054
+"""The 97.5 % quantile of the standard normal distribution."""
 
 
+def _incomplete_beta(a: float, b: float, x: float) -> float:
+    """The regularized incomplete beta function I_x(a, b), for 0 <= x <= 1."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    log_front = (
+        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    )
+    if x < (a + 1) / (a + b + 2):
+        return math.exp(log_front) * _beta_fraction(a, b, x) / a
+    return 1.0 - math.exp(log_front) * _beta_fraction(b, a, 1 - x) / b
+
+
+def _beta_fraction(a: float, b: float, x: float) -> float:
+    """The continued fraction of the incomplete beta function (modified Lentz)."""
+    tiny = 1e-300
+    c = 1.0
+    d = 1.0 - (a + b) * x / (a + 1)
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 500):
+        for numerator in (
+            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
+        ):
+            d = 1.0 + numerator * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + numerator / c
+            c = c if abs(c) > tiny else tiny
+            h *= d * c
+        if abs(d * c - 1.0) < 1e-15:
+            break
+    return h
+
+
+def _t_tail(t: float, df: float) -> float:
+    """P(|T| > t) for Student's t with ``df`` degrees of freedom (t >= 0)."""
+    return _incomplete_beta(df / 2, 0.5, df / (df + t * t))
+
+
+@functools.lru_cache(maxsize=4096)
 def _t95(df: float) -> float:
-    if df < 1:
+    """The two-sided 95 % quantile of Student's t, for any df > 0 (fractional too).
+
+    Solves P(|T| > t) = 0.05 by Newton's method on the t density, kept inside a
+    bracket (bisection when a step leaves it), from a Cornish-Fisher start.
+    """
+    if not df > 0:
         return math.inf
-    if df >= 30:
-        return 1.96 + 2.4 / df  # close to the t quantile beyond 30 degrees of freedom
-    low = int(df)
-    high = min(low + 1, 30)
-    frac = df - low
-    return _T95[low - 1] * (1 - frac) + _T95[high - 1] * frac
+    if df == math.inf:
+        return _Z975
+    z = _Z975
+    start = (
+        z
+        + (z**3 + z) / (4 * df)
+        + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
+        + (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / (384 * df**3)
+    )
+    low, high = z, max(start, z * 2)
+    while _t_tail(high, df) > 0.05:
+        low, high = high, high * 2
+        if high > 1e300:
+            return math.inf
+    log_density = math.lgamma((df + 1) / 2) - math.lgamma(df / 2) - 0.5 * math.log(df * math.pi)
+    t = min(max(start, low), high)
+    for _ in range(200):
+        excess = _t_tail(t, df) - 0.05
+        if excess == 0:
+            return t
+        if excess > 0:
+            low = t
+        else:
+            high = t
+        density = math.exp(log_density - (df + 1) / 2 * math.log1p(t * t / df))
+        step = t + excess / (2 * density) if density > 0 else math.nan
+        following = step if low < step < high else (low + high) / 2
+        if abs(following - t) <= 1e-14 * t or high - low <= 1e-14 * high:
+            return following
+        t = following
+    return t
 
 
 @attrs.frozen
@@ -425,9 +538,17 @@ def compare(
 ) -> Comparison:
     """Compare policy variants across replications.
 
-    ``results`` are :class:`SimulationResult` values or their :meth:`summary` dicts
-    (grouped by their ``policy``). ``reference`` is the variant differences are taken
-    against (default: ``"baseline"`` if present, else the first variant).
+    ``results`` are :class:`SimulationResult` values or their :meth:`summary` dicts,
+    grouped by their ``policy`` (the policy's ``name``). ``reference`` is the variant
+    differences are taken against (default: ``"baseline"`` if present, else the first
+    variant). Each variant's results must be independent replications of one
+    configuration.
+
+    Raises:
+        ConfigurationError: for no results, an unknown reference, results of one name
+            whose configurations differ (name the variants apart, e.g.
+            ``DownwardMeetings(..., name="monthly")``), or the same seed and
+            replication twice in one variant.
     """
     groups: dict[str, list[Mapping[str, Any]]] = {}
     for result in results:
@@ -435,6 +556,8 @@ def compare(
         groups.setdefault(str(summary["policy"]), []).append(summary)
     if not groups:
         raise ConfigurationError("compare() needs at least one result")
+    for variant, summaries in groups.items():
+        _check_replications(variant, summaries)
     variants = tuple(groups)
     if reference is None:
         reference = "baseline" if "baseline" in groups else variants[0]
@@ -455,3 +578,29 @@ def compare(
         if v != reference
     }
     return Comparison(tuple(figures), variants, estimates, reference, differences)
+
+
+def _check_replications(variant: str, summaries: Sequence[Mapping[str, Any]]) -> None:
+    """Refuse to pool different configurations, or one replication twice, as one variant."""
+    configurations = {s.get("configuration") for s in summaries} - {None, ""}
+    if len(configurations) > 1:
+        scenarios = sorted({str(s.get("scenario")) for s in summaries})
+        raise ConfigurationError(
+            f"the results named {variant!r} come from {len(configurations)} different "
+            f"configurations (scenario {', '.join(scenarios)}; the scenario or the policy's "
+            f"settings differ), and pooling them would mix variants. Give each variant its "
+            f"own name, e.g. DownwardMeetings(..., name='monthly'), or run them as a sweep "
+            f"(SweepResult.compare names each grid point by its parameters)"
+        )
+    seen: set[tuple[Any, ...]] = set()
+    for summary in summaries:
+        key = (summary.get("configuration"), summary.get("seed"), summary.get("replication"))
+        if key[1] is None:
+            continue
+        if key in seen:
+            raise ConfigurationError(
+                f"the results named {variant!r} hold seed {key[1]} (replication {key[2]}) "
+                f"more than once; replications must be independent runs, so give each a "
+                f"different seed or replication"
+            )
+        seen.add(key)

@@ -27,7 +27,7 @@ from closedloop.meetings import HolidayRule, OffDays, WeeklyCadence
 from closedloop.simulation.model import simulate
 from closedloop.simulation.policies import Baseline, DownwardMeetings, Knobs, Policy
 from closedloop.simulation.results import HEADLINE, Comparison, compare
-from closedloop.simulation.scenario import Scenario
+from closedloop.simulation.scenario import Scenario, _is_whole
 
 __all__ = ["SweepResult", "grid_points", "run_sweep", "yiwu_variant"]
 
@@ -39,12 +39,44 @@ Progress = Callable[[int, int], None]
 
 
 def grid_points(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
-    """Every combination of the grid's values, in a stable order (the last name fastest)."""
+    """Every combination of the grid's values, in a stable order (the last name fastest).
+
+    Raises:
+        ConfigurationError: when the grid is not a mapping of parameter names to
+            non-empty lists of distinct values (a single value goes in a list too:
+            ``{"supervision": [0.5]}``).
+    """
+    if not isinstance(grid, Mapping):
+        raise ConfigurationError(f"a grid maps parameter names to lists of values, got {grid!r}")
     names = list(grid)
+    columns: list[list[Any]] = []
     for name in names:
-        if isinstance(grid[name], str | bytes) or not list(grid[name]):
+        values = grid[name]
+        if not isinstance(name, str) or not name:
+            raise ConfigurationError(f"grid parameters are named by strings, got {name!r}")
+        if isinstance(values, str | bytes | Mapping) or not isinstance(values, Iterable):
+            raise ConfigurationError(
+                f"grid parameter {name!r} needs a non-empty list of values, got {values!r} "
+                f"(write [{values!r}] for a single value)"
+            )
+        column = list(values)
+        if not column:
             raise ConfigurationError(f"grid parameter {name!r} needs a non-empty list of values")
-    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*grid.values())]
+        for index, value in enumerate(column):
+            if any(_same(value, other) for other in column[:index]):
+                raise ConfigurationError(
+                    f"grid parameter {name!r} lists {value!r} more than once; each grid "
+                    f"point must be a different variant"
+                )
+        columns.append(column)
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*columns)]
+
+
+def _same(a: object, b: object) -> bool:
+    try:
+        return bool(a == b) and type(a) is type(b)
+    except Exception:  # values that cannot be compared (arrays): not the same
+        return False
 
 
 _KNOB_NAMES = {f.name for f in attrs.fields(Knobs)} - {"deadline_policy"}
@@ -67,10 +99,17 @@ def yiwu_variant(params: Mapping[str, Any]) -> tuple[Scenario, Policy]:
     * scenario knobs: ``arrival_rate``, ``solved_locally``, ``needs_city``,
       ``capacity``, ``buck_passing``.
 
+    Values are checked, not coerced: a number given as a string, a fractional
+    capacity or an unknown policy is refused.
+
     Raises:
-        ConfigurationError: for an unknown parameter.
+        ConfigurationError: for an unknown parameter or a value of the wrong kind or
+            out of range (naming the parameter, the value and what is allowed).
     """
     from closedloop.simulation.yiwu import YIWU_KNOBS, yiwu_scenario
+
+    if not isinstance(params, Mapping):
+        raise ConfigurationError(f"sweep parameters come as a mapping, got {params!r}")
 
     unknown = (
         set(params)
@@ -88,24 +127,28 @@ def yiwu_variant(params: Mapping[str, Any]) -> tuple[Scenario, Policy]:
     )
     if unknown:
         raise ConfigurationError(f"unknown sweep parameter(s) {sorted(unknown)}")
+    name = params.get("policy", "downward_meetings")
+    if name not in ("baseline", "downward_meetings"):
+        raise ConfigurationError(f"policy is 'baseline' or 'downward_meetings', got {name!r}")
     scenario = yiwu_scenario()
     changes: dict[str, Any] = {}
     if "arrival_rate" in params:
-        changes["arrivals"] = attrs.evolve(scenario.arrivals, rate=float(params["arrival_rate"]))
+        rate = params["arrival_rate"]
+        changes["arrivals"] = _evolve("arrival_rate", scenario.arrivals, rate=rate)
     needs = {k: params[k] for k in ("solved_locally", "needs_city") if k in params}
     if needs:
-        changes["needs"] = attrs.evolve(scenario.needs, **needs)
+        changes["needs"] = _evolve(", ".join(needs), scenario.needs, **needs)
     if "capacity" in params:
-        changes["handling"] = attrs.evolve(scenario.handling, capacity=int(params["capacity"]))
+        changes["handling"] = _evolve("capacity", scenario.handling, capacity=params["capacity"])
     if "buck_passing" in params:
-        changes["behaviour"] = attrs.evolve(
-            scenario.behaviour, buck_passing=float(params["buck_passing"])
+        changes["behaviour"] = _evolve(
+            "buck_passing", scenario.behaviour, buck_passing=params["buck_passing"]
         )
     if changes:
         scenario = scenario.with_changes(**changes)
     knob_values = {k: params[k] for k in _KNOB_NAMES if k in params}
     if "deadlines" in params:
-        simple, complex_, difficult = (int(v) for v in params["deadlines"])
+        simple, complex_, difficult = _deadlines(params["deadlines"])
         knob_values["deadline_policy"] = DeadlinePolicy(
             "sweep",
             f"{simple}/{complex_}/{difficult}",
@@ -116,29 +159,48 @@ def yiwu_variant(params: Mapping[str, Any]) -> tuple[Scenario, Policy]:
             },
         )
     knobs = attrs.evolve(YIWU_KNOBS, **knob_values)
-    name = params.get("policy", "downward_meetings")
     if name == "baseline":
         return scenario, Baseline(knobs=knobs)
-    if name != "downward_meetings":
-        raise ConfigurationError(f"policy is 'baseline' or 'downward_meetings', got {name!r}")
     meeting: dict[str, Any] = {}
     if "town_every_weeks" in params or "town_weekday" in params:
         meeting["town_cadence"] = WeeklyCadence(
             params.get("town_weekday", "Sat"),
-            every=int(params.get("town_every_weeks", 1)),
+            every=params.get("town_every_weeks", 1),
             rule=HolidayRule.SKIP,
             off_days=OffDays.HOLIDAYS,
         )
     if "city_meetings_per_month" in params:
-        meeting["city_rounds_per_month"] = int(params["city_meetings_per_month"])
+        meeting["city_rounds_per_month"] = params["city_meetings_per_month"]
     for key in ("max_agenda", "max_attendees"):
         if key in params:
             meeting[key] = params[key]
     return scenario, DownwardMeetings(knobs=knobs, **meeting)
 
 
+def _evolve(parameter: str, model: Any, **changes: Any) -> Any:
+    """``attrs.evolve``, with the sweep parameter named in a refusal."""
+    try:
+        return attrs.evolve(model, **changes)
+    except ConfigurationError as error:
+        raise ConfigurationError(f"sweep parameter {parameter}: {error}") from None
+
+
+def _deadlines(value: object) -> tuple[int, int, int]:
+    allowed = "three whole numbers of working days >= 0 (simple, complex, difficult)"
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise ConfigurationError(f"deadlines must be {allowed}, got {value!r}")
+    days = tuple(value)
+    if len(days) != 3 or not all(_is_whole(d, 0) for d in days):
+        raise ConfigurationError(f"deadlines must be {allowed}, got {value!r}")
+    return int(days[0]), int(days[1]), int(days[2])
+
+
 def _limit(days: int) -> TimeLimit:
     return TimeLimit.same_day() if days == 0 else TimeLimit.working_days(days)
+
+
+def _as_whole(value: object) -> int | None:
+    return int(value) if _is_whole(value) else None  # type: ignore[call-overload]
 
 
 def _run_job(builder: Builder, params: dict[str, Any], seed: int) -> dict[str, Any]:
@@ -184,7 +246,11 @@ class SweepResult:
     def compare(
         self, *, figures: Sequence[str] = HEADLINE, reference: str | None = None
     ) -> Comparison:
-        """Grid points compared across seeds (each point named by its parameters)."""
+        """Grid points compared across seeds (each point named by its parameters).
+
+        Raises:
+            ConfigurationError: for an unknown reference (see :func:`compare`).
+        """
         labelled = []
         for row in self.rows:
             label = ", ".join(
@@ -214,11 +280,35 @@ def run_sweep(
         progress: called with (jobs done, jobs in all) as jobs finish.
 
     Returns rows in grid order, then seed order, whatever the completion order.
+
+    Raises:
+        ConfigurationError: for a malformed grid (see :func:`grid_points`), no seeds,
+            a seed that is not a whole number, or the same seed twice (replications
+            must be independent).
     """
     points = grid_points(grid) if grid else [{}]
-    seed_list = tuple(range(seeds)) if isinstance(seeds, int) else tuple(seeds)
+    count = _as_whole(seeds)
+    if count is not None:
+        seed_list: tuple[int, ...] = tuple(range(count))
+    elif isinstance(seeds, str | bytes) or not isinstance(seeds, Iterable):
+        raise ConfigurationError(
+            f"seeds is a number of seeds or a list of whole-number seeds, got {seeds!r}"
+        )
+    else:
+        seed_list = tuple(seeds)
+        bad = [s for s in seed_list if not _is_whole(s)]
+        if bad:
+            raise ConfigurationError(f"seeds must be whole numbers, got {bad!r}")
+        repeated = sorted({s for s in seed_list if seed_list.count(s) > 1})
+        if repeated:
+            raise ConfigurationError(
+                f"seeds {repeated} appear more than once: a repeated seed repeats the run, "
+                f"and comparisons would count it as an independent replication"
+            )
     if not seed_list:
         raise ConfigurationError("a sweep needs at least one seed")
+    if not callable(builder):
+        raise ConfigurationError(f"builder must be a function of a grid point, got {builder!r}")
     jobs = [(i, s, point) for i, point in enumerate(points) for s in seed_list]
     own = executor is None
     pool: Executor = (
