@@ -8,7 +8,9 @@ PM4Py installed::
 For a short simulated Yiwu log under each policy it writes OCEL 2.0 JSON, OCEL 2.0
 SQLite and XES to a temporary directory, then checks that PM4Py:
 
-1. reads all three, with every event, object and trace closedloop wrote;
+1. reads all three, with every event, object and trace closedloop wrote, and finds
+   the SQLite form's relational schema satisfies every constraint of OCEL 2.0 (PM4Py's
+   ``ocel20_rel_validation``: tables, columns, primary and foreign keys);
 2. discovers a Petri net from the XES log with the inductive miner;
 3. replays the log on closedloop's designed loop (``designed_loop_pnml``) with
    token-based replay at fitness 1.0: the whole log on the net that lets a case stop
@@ -84,6 +86,16 @@ def check_policy(pm4py: Any, policy: cl.Baseline | cl.DownwardMeetings, folder: 
     interop.write_ocel_json(json_path, events, **options)
     interop.write_ocel_sqlite(sqlite_path, events, **options)
     interop.write_xes(xes_path, events)
+
+    from pm4py.objects.ocel.validation import ocel20_rel_validation
+
+    satisfied, unsatisfied = ocel20_rel_validation.apply(str(sqlite_path))
+    check(
+        f"{name}: the SQLite export satisfies OCEL 2.0's relational constraints",
+        not unsatisfied and len(satisfied) > 0,
+        f"{len(satisfied)} satisfied"
+        + (f"; unsatisfied: {sorted(unsatisfied)}" if unsatisfied else ""),
+    )
 
     for reader, path in (
         (pm4py.read_ocel2_json, json_path),

@@ -185,6 +185,61 @@ def test_sqlite_has_the_standard_layout(tmp_path: Path) -> None:
         db.close()
 
 
+def test_sqlite_has_the_standard_keys(tmp_path: Path) -> None:
+    """The OCEL 2.0 relational keys, read with PRAGMAs, and rows that satisfy them."""
+    s = scenario()
+    path = tmp_path / "log.sqlite"
+    write_ocel_sqlite(path, simulated_events(), hierarchy=s.hierarchy, departments=s.departments)
+    db = sqlite3.connect(path)
+    try:
+
+        def primary_key(table: str) -> list[str]:
+            info = db.execute(f'PRAGMA table_info("{table}")').fetchall()
+            return [row[1] for row in sorted(info, key=lambda row: row[5]) if row[5] > 0]
+
+        def foreign_keys(table: str) -> set[tuple[str, str, str]]:
+            # (referenced table, from column, to column)
+            rows = db.execute(f'PRAGMA foreign_key_list("{table}")').fetchall()
+            return {(row[2], row[3], row[4]) for row in rows}
+
+        for kind in ("event", "object"):
+            assert primary_key(f"{kind}_map_type") == ["ocel_type"]
+            assert primary_key(kind) == ["ocel_id"]
+            assert foreign_keys(kind) == {(f"{kind}_map_type", "ocel_type", "ocel_type")}
+        assert primary_key("event_object") == ["ocel_event_id", "ocel_object_id", "ocel_qualifier"]
+        assert foreign_keys("event_object") == {
+            ("event", "ocel_event_id", "ocel_id"),
+            ("object", "ocel_object_id", "ocel_id"),
+        }
+        assert primary_key("object_object") == [
+            "ocel_source_id",
+            "ocel_target_id",
+            "ocel_qualifier",
+        ]
+        assert foreign_keys("object_object") == {
+            ("object", "ocel_source_id", "ocel_id"),
+            ("object", "ocel_target_id", "ocel_id"),
+        }
+        event_tables = [
+            f"event_{m}" for (m,) in db.execute("SELECT ocel_type_map FROM event_map_type")
+        ]
+        object_tables = [
+            f"object_{m}" for (m,) in db.execute("SELECT ocel_type_map FROM object_map_type")
+        ]
+        assert "event_HoldMeeting" in event_tables
+        assert "object_Issue" in object_tables
+        for table in event_tables:
+            assert primary_key(table) == ["ocel_id"], table
+            assert foreign_keys(table) == {("event", "ocel_id", "ocel_id")}, table
+        for table in object_tables:
+            assert primary_key(table) == [], table  # one row per change of an object
+            assert foreign_keys(table) == {("object", "ocel_id", "ocel_id")}, table
+        assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    finally:
+        db.close()
+    assert read_ocel_sqlite(path) == read_ocel_json(exported())
+
+
 def test_positions_from_a_store_are_attributes() -> None:
     log = logs.random_log(random.Random(5), issues=5, steps=40)
     recorded = [(i + 1, e) for i, e in enumerate(log.events)]

@@ -6,6 +6,7 @@ import random
 from collections import Counter
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -44,6 +45,7 @@ from closedloop.metrics import (
     compute_metrics,
     rank,
 )
+from closedloop.store import EventStore, MemoryEventStore, SQLiteEventStore
 from closedloop.supervision import (
     AccountabilityOutcome,
     CloseReason,
@@ -74,6 +76,16 @@ def both(events: Sequence[object], **options: Any) -> tuple[Metrics, Metrics]:
     for event in events:
         projection.apply(event)
     return batch, projection.metrics(**options)
+
+
+def period_labels(period: Period, first: date, last: date) -> list[str]:
+    """The labels of the periods from the one containing ``first`` to the one of ``last``."""
+    out = []
+    day = period.start(first)
+    while day <= last:
+        out.append(period.label(day))
+        day = period.next_start(day)
+    return out
 
 
 def at(d: int, h: int = 10, m: int = 0) -> datetime:
@@ -177,7 +189,22 @@ def test_counts_add_up_by_group(log: Log, by: tuple[str, ...], period: str | Non
     if period is not None and metrics.at is not None:
         last = Period(period).label(CAL.day_of(metrics.at))
         assert sum(p.open for p in metrics.backlog.rows if p.period == last) == metrics.total.open
-        assert all(p.open == p.age_days.count > 0 for p in metrics.backlog.rows)
+        assert all(p.open == p.age_days.count >= 0 for p in metrics.backlog.rows)
+        # a group with a backlog has a point at every period end from its first
+        # registration on; a group that never had one has none
+        first: dict[tuple[str, ...], str] = {}
+        for row in metrics.issues.rows:
+            assert row.period is not None
+            first[row.key] = min(first.get(row.key, row.period), row.period)
+        series: dict[tuple[str, ...], list[str]] = {}
+        for point in metrics.backlog.rows:
+            series.setdefault(point.key, []).append(point.period)
+        assert set(series) <= set(first)
+        assert all(any(p.open for p in metrics.backlog.rows if p.key == key) for key in series)
+        registered = [e.occurred_at for e in log.events if isinstance(e, IssueRegistered)]
+        labels = period_labels(Period(period), CAL.day_of(min(registered)), CAL.day_of(metrics.at))
+        for key, periods in series.items():
+            assert periods == labels[labels.index(first[key]) :]
 
 
 @given(log=issue_logs())
@@ -326,6 +353,124 @@ def test_a_small_log_by_hand() -> None:
     assert by_level.issues.row("town").registered == 1
 
 
+def test_row_needs_the_period_and_one_value_per_dimension() -> None:
+    script = Script()
+    happy(script, "a", world.VILLAGE_A1, "city-economy", at(3), 2)
+    happy(script, "b", world.VILLAGE_A2, "city-economy", at(3), 7)
+    monthly = compute_metrics(script.events, calendar=CAL, by="department", period="month")
+    assert monthly.issues.row("city-economy", period="2025-03").registered == 2
+    # an unknown group or period is an empty row
+    assert monthly.issues.row("city-economy", period="2025-04") == IssueMetrics(
+        ("city-economy",), "2025-04"
+    )
+    assert monthly.issues.row("nobody", period="2025-03").registered == 0
+    with pytest.raises(cl.ConfigurationError, match="name the period"):
+        monthly.issues.row("city-economy")
+    with pytest.raises(cl.ConfigurationError, match="1 value"):
+        monthly.issues.row("city-economy", "village", period="2025-03")
+    with pytest.raises(cl.ConfigurationError, match="1 value"):
+        monthly.issues.row(period="2025-03")
+    overall = compute_metrics(script.events, calendar=CAL, by="department")
+    assert overall.issues.row("city-economy").registered == 2
+    with pytest.raises(cl.ConfigurationError, match="no period"):
+        overall.issues.row("city-economy", period="2025-03")
+    ungrouped = compute_metrics(script.events, calendar=CAL)
+    assert ungrouped.issues.row().registered == 2
+
+
+def test_backlog_has_a_point_at_every_period_end() -> None:
+    """Zero points too, from each group's first registration on: a series without gaps
+    for every group with a backlog at one period end at least."""
+    script = Script()
+    happy(script, "a", world.VILLAGE_A1, "city-economy", at(3), 2)  # open 3-5 March
+    happy(script, "b", world.VILLAGE_A2, "city-resources", at(6), 1)  # open 6-7 March
+    # c is resolved the day it came in: never open at a day's end, so no series at all
+    leader, staff = world.CITY_LEADER, world.STAFF["city-construction"]
+    script.do(RegisterIssue("c", world.VILLAGE_A1, "housing", "simple", "积水"), leader, at(4, 9))
+    script.do(AssignIssue("c", "city-construction"), leader, at(4, 10))
+    script.do(AcceptAssignment("c"), staff, at(4, 11))
+    script.do(ResolveIssue("c"), staff, at(4, 15))
+    metrics = compute_metrics(
+        script.events, calendar=CAL, by="department", period="day", at=at(10, 9)
+    )
+    series = {(p.key[0], p.period): (p.open, p.age_days.count) for p in metrics.backlog.rows}
+    assert series == {
+        ("city-economy", "2025-03-03"): (1, 1),
+        ("city-economy", "2025-03-04"): (1, 1),
+        ("city-economy", "2025-03-05"): (0, 0),  # resolved on the 5th at 10:00
+        ("city-economy", "2025-03-06"): (0, 0),
+        ("city-economy", "2025-03-07"): (0, 0),
+        ("city-economy", "2025-03-08"): (0, 0),
+        ("city-economy", "2025-03-09"): (0, 0),
+        ("city-economy", "2025-03-10"): (0, 0),
+        # nothing before its first registration on the 6th
+        ("city-resources", "2025-03-06"): (1, 1),
+        ("city-resources", "2025-03-07"): (0, 0),
+        ("city-resources", "2025-03-08"): (0, 0),
+        ("city-resources", "2025-03-09"): (0, 0),
+        ("city-resources", "2025-03-10"): (0, 0),
+    }
+    columns = metrics.backlog.to_columns()
+    assert columns["open"] == [p.open for p in metrics.backlog.rows]
+    assert columns["age_days_max"][2] is None  # an empty distribution
+    assert metrics.backlog.rows[-1].at == at(10, 9)
+
+
+def fill(store: EventStore, events: Sequence[Any]) -> EventStore:
+    """``store`` holding ``events`` in the same global order."""
+    for event in events:
+        store.append(event.stream_id, [event], expected_version=event.version - 1)
+    return store
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+@pytest.mark.parametrize("which", ["random", "activity"])
+def test_metrics_from_read_all_equal_metrics_from_events(
+    kind: str, which: str, tmp_path: Path
+) -> None:
+    """A store's ``Recorded`` pairs give the same metrics as the events, in any mix."""
+    if which == "random":
+        events: list[Any] = list(random_log(random.Random(5), issues=15, steps=150).events)
+    else:
+        events = activity_log()
+    store = MemoryEventStore() if kind == "memory" else SQLiteEventStore(tmp_path / "log.db")
+    with fill(store, events):
+        recorded = list(store.read_all())
+        assert [r.event for r in recorded] == events
+        options: dict[str, Any] = {
+            "calendar": CAL,
+            "by": ("department",),
+            "period": "day",
+            "hierarchy": world.HIERARCHY,
+        }
+        expected = compute_metrics(events, **options)
+        assert expected.total.registered > 0
+        assert compute_metrics(recorded, **options) == expected
+        assert compute_metrics(store.read_all(), **options) == expected
+        half = len(events) // 2
+        assert compute_metrics([*events[:half], *recorded[half:]], **options) == expected
+        assert compute_metrics([*recorded[:half], *events[half:]], **options) == expected
+        last = store.last_position()
+        for log, position in (
+            (store.read_all(), last),
+            (recorded, last),
+            ([*events[:half], *recorded[half:]], last),
+            ([*recorded[:half], *events[half:]], recorded[half - 1].position),
+        ):
+            projection = MetricsProjection()
+            projection.apply_all(log)
+            assert projection.metrics(**options) == expected
+            assert projection.position == position  # the last pair's
+        one_by_one = MetricsProjection()
+        for pair in store.read_all():
+            one_by_one.apply(pair)
+        assert one_by_one.metrics(**options) == expected
+        assert one_by_one.position == store.last_position()
+        explicit = MetricsProjection()
+        explicit.apply(recorded[0], position=99)  # an explicit position wins
+        assert explicit.position == 99
+
+
 def test_backlog_at_period_ends() -> None:
     script = Script()
     happy(script, "a", world.VILLAGE_A1, "city-economy", at(3), 2)  # open 3-5 March
@@ -443,7 +588,8 @@ def test_empty_log() -> None:
 # -- activity: supervision, accountability, visits -------------------------------------------
 
 
-def test_activity_counts() -> None:
+def activity_log() -> list[object]:
+    """Issue "a" (3-5 March), two supervision orders of it (one met, one overdue), a visit."""
     script = Script()
     happy(script, "a", world.VILLAGE_A1, "city-economy", at(3), 2)
     new_id = world.id_maker("x")
@@ -473,7 +619,7 @@ def test_activity_counts() -> None:
         reason=CloseReason.RESOLVED,
         **common,
     )
-    late = attrs.evolve(order, order_id="o-2", due_at=at(4, 9))
+    late = attrs.evolve(order, event_id=new_id(), order_id="o-2", due_at=at(4, 9))
     overdue = SupervisionOrderOverdue(
         event_id=new_id(),
         order_id="o-2",
@@ -492,7 +638,11 @@ def test_activity_counts() -> None:
         to_unit=world.CITY,
         to_department=DepartmentId("city-resources"),
     )
-    events = [*script.events, order, late, overdue, closed, visit]
+    return [*script.events, order, late, overdue, closed, visit]
+
+
+def test_activity_counts() -> None:
+    events = activity_log()
     batch, incremental = both(events, by="unit")
     assert batch == incremental
     total = batch.activity_total

@@ -473,6 +473,11 @@ def test_buck_passing_rule_over_lifecycle_events() -> None:
         "returned",
         "lead",
     ]
+    # A store's read_all() pairs give the same records.
+    store = cl.MemoryEventStore()
+    for event in script.events:
+        store.append(event.stream_id, [event], expected_version=event.version - 1)
+    assert handling_records(store.read_all()) == records
     evidence = Evidence(at(6), (), script.events, world.DEPARTMENT_UNIT)
     proposals = BuckPassingRule(min_handovers=3).propose(evidence)
     assert [p.subject for p in proposals] == ["city-economy", "city-resources"]

@@ -8,7 +8,10 @@ Subcommands:
 * ``sweep``: a grid of parameters times seeds, on a process pool;
 * ``deadlines``: deadlines of sample issues assigned around a public holiday.
 
-Progress goes to stderr; results to stdout.
+Progress goes to stderr; results to stdout. A user error (a bad option value, a grid
+the sweep cannot build, a file that cannot be written) ends with
+``closedloop: error: <message>`` on stderr and exit status 2, as argparse reports a
+bad option; anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -17,14 +20,69 @@ import argparse
 import ast
 import sys
 import time as clock
-from collections.abc import Sequence
-from datetime import date, datetime, time
-from typing import Any, TextIO
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime, time, timedelta
+from typing import Any, Final, NoReturn, TextIO
 
 from closedloop.china import china_calendar
 from closedloop.deadlines import DeadlinePolicy, Difficulty
 from closedloop.errors import ClosedLoopError, ConfigurationError
 from closedloop.workdays import WorkCalendar
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors end ``closedloop: error: ...`` (status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"closedloop: error: {message}\n")
+
+
+def _whole_number(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def _iso_date(text: str) -> date:
+    """An argparse type: a date written YYYY-MM-DD."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a date written YYYY-MM-DD, got {text!r}"
+        ) from None
+
+
+def _add_months(start: date, months: int) -> date:
+    """The day ``months`` whole months after ``start``: the same day of the month, or the
+    first day of the following month when that month is too short.
+
+    A run of ``months`` months from ``start`` covers ``start`` up to the day before
+    (2019-06-20 and 1 month: through 2019-07-19; 2019-01-31 and 1 month: through
+    2019-02-28).
+
+    Raises:
+        ConfigurationError: when the day would fall after the year 9999.
+    """
+    index = start.year * 12 + start.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    if year > 9999:
+        raise ConfigurationError(f"{months} months from {start} ends after the year 9999")
+    try:
+        return date(year, month, start.day)
+    except ValueError:  # the month is too short: the first of the next one
+        return date(year + month // 12, month % 12 + 1, 1)
 
 
 class _Bar:
@@ -59,7 +117,7 @@ def _describe(calendar: WorkCalendar, day: date) -> str:
 def _deadlines(args: argparse.Namespace) -> int:
     calendar = china_calendar(unannounced="provisional" if args.provisional else "raise")
     policy = DeadlinePolicy.yiwu()
-    start = date.fromisoformat(args.date)
+    start: date = args.date
     print(f"Deadlines under policy {policy.label} on the calendar {calendar.name!r}")
     print("Each issue is assigned at 10:00 Asia/Shanghai; the day of assignment is never counted.")
     for offset in range(args.days):
@@ -83,16 +141,10 @@ def _scenario_and_policies(args: argparse.Namespace) -> tuple[Any, list[Any]]:
     if args.scenario != "yiwu":
         raise ConfigurationError(f"unknown scenario {args.scenario!r}; built in: yiwu")
     scenario = yiwu_scenario()
-    changes: dict[str, Any] = {}
-    if args.start:
-        changes["start"] = date.fromisoformat(args.start)
-    if args.months:
-        first = changes.get("start", scenario.start)
-        month = first.month - 1 + args.months
-        end = date(first.year + month // 12, month % 12 + 1, 1).toordinal() - 1
-        changes["end"] = date.fromordinal(end)
-    if changes:
-        scenario = scenario.with_changes(**changes)
+    start: date = args.start if args.start is not None else scenario.start
+    end = _add_months(start, args.months) - timedelta(days=1)
+    if (start, end) != (scenario.start, scenario.end):
+        scenario = scenario.with_changes(start=start, end=end)
     baseline, meetings = yiwu_policies()
     chosen: dict[str, list[Any]] = {
         "both": [baseline, meetings],
@@ -165,8 +217,12 @@ def _plot(results: Sequence[Any], path: str) -> bool:
     ax.set_ylabel("working days to solve (town/city problems)")
     ax.legend()
     figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
+    try:
+        figure.savefig(path)
+    except (OSError, ValueError) as exc:  # a folder missing, or a format unknown
+        raise ConfigurationError(f"cannot write the plot to {path!r}: {exc}") from None
+    finally:
+        plt.close(figure)
     return True
 
 
@@ -219,20 +275,110 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+_GRID_HELP = """\
+grid entries:
+  Each entry is name=values. Values are separated by commas (a semicolon works too);
+  parentheses group a tuple, so commas inside them do not separate values. Each value
+  is read as a Python literal (a number, a tuple, True, False, None) or else as text.
+  Quote entries with parentheses for the shell. Without entries, one point (the
+  downward-meetings policy on the Yiwu scenario) is run.
+
+  policy=baseline,downward_meetings   two values
+  supervision=0,0.5,0.8               three values
+  'deadlines=(1,3,15)'                one value, the tuple (1, 3, 15)
+  'deadlines=(1,3,15),(1,5,30)'       two tuples
+
+  The parameters are those of closedloop.simulation.yiwu_variant: policy, deadlines
+  (simple, complex, difficult working days), the Knobs fields (supervision,
+  deterrence, ...), town_every_weeks, town_weekday, city_meetings_per_month,
+  max_agenda, max_attendees, arrival_rate, solved_locally, needs_city, capacity and
+  buck_passing.
+"""
+
+_OPENING: Final = {"(": ")", "[": "]", "{": "}"}
+
+
+def _split_values(text: str, entry: str) -> list[str]:
+    """``text`` cut at the commas and semicolons outside brackets and quotes."""
+    parts: list[str] = []
+    current: list[str] = []
+    closing: list[str] = []
+    quote = ""
+    for char in text:
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char in _OPENING:
+            closing.append(_OPENING[char])
+        elif char in ")]}":
+            if not closing or closing.pop() != char:
+                raise ConfigurationError(f"grid entry {entry!r}: unmatched {char!r}")
+        elif char in ",;" and not closing:
+            parts.append("".join(current).strip())
+            current = []
+            continue
+        current.append(char)
+    if quote:
+        raise ConfigurationError(f"grid entry {entry!r}: unclosed quote {quote}")
+    if closing:
+        raise ConfigurationError(f"grid entry {entry!r}: {closing[-1]!r} missing")
+    parts.append("".join(current).strip())
+    return parts
+
+
+def _grid_value(text: str, entry: str) -> Any:
+    """One value: a Python literal, or else the text itself."""
+    if not text:
+        raise ConfigurationError(f"grid entry {entry!r} has an empty value")
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        if text[0] in "([{'\"":
+            raise ConfigurationError(
+                f"grid entry {entry!r}: cannot read {text!r} (tuples hold literals, e.g. (1,3,15))"
+            ) from None
+        return text
+
+
 def _parse_grid(items: Sequence[str]) -> dict[str, list[Any]]:
+    """The sweep grid of ``name=values`` entries (the syntax is in ``_GRID_HELP``).
+
+    Raises:
+        ConfigurationError: for an entry without ``=``, a repeated name, an empty
+            value, unbalanced brackets or quotes, or a bracketed value that is not a
+            literal.
+    """
     grid: dict[str, list[Any]] = {}
     for item in items:
         name, sep, values = item.partition("=")
-        if not sep or not name or not values:
+        name = name.strip()
+        if not sep or not name or not values.strip():
             raise ConfigurationError(f"grid entries look like name=v1,v2,...; got {item!r}")
-        parsed: list[Any] = []
-        for text in values.split(";") if ";" in values else values.split(","):
-            try:
-                parsed.append(ast.literal_eval(text))
-            except (ValueError, SyntaxError):
-                parsed.append(text)
-        grid[name.strip()] = parsed
+        if name in grid:
+            raise ConfigurationError(f"grid parameter {name!r} is given twice")
+        grid[name] = [_grid_value(text, item) for text in _split_values(values, item)]
     return grid
+
+
+def _describe_point(point: Mapping[str, Any]) -> str:
+    return ", ".join(f"{name}={value!r}" for name, value in point.items()) or "the default"
+
+
+def _check_grid(grid: Mapping[str, Sequence[Any]]) -> None:
+    """Build every grid point here, so that a bad value is reported before any run.
+
+    Raises:
+        ConfigurationError: naming the first point that cannot be built, and why.
+    """
+    from closedloop.simulation import grid_points, yiwu_variant
+
+    for point in grid_points(grid) if grid else [{}]:
+        try:
+            yiwu_variant(point)
+        except (ClosedLoopError, ValueError, TypeError) as exc:
+            raise ConfigurationError(f"sweep point {_describe_point(point)}: {exc}") from None
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -241,6 +387,7 @@ def _sweep(args: argparse.Namespace) -> int:
     from closedloop.simulation import run_sweep
 
     grid = _parse_grid(args.grid)
+    _check_grid(grid)
     bar = _Bar("sweep", enabled=args.progress or sys.stderr.isatty())
     executor = (
         ThreadPoolExecutor(max_workers=args.workers)
@@ -254,17 +401,20 @@ def _sweep(args: argparse.Namespace) -> int:
         import csv
 
         columns = result.to_columns()
-        with open(args.csv, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(columns)
-            writer.writerows(zip(*columns.values(), strict=True))
+        try:
+            with open(args.csv, "w", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(columns)
+                writer.writerows(zip(*columns.values(), strict=True))
+        except OSError as exc:
+            raise ConfigurationError(f"cannot write the rows to {args.csv!r}: {exc}") from None
         print(f"\nrows written to {args.csv}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``closedloop`` command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="closedloop",
         description="Model how a local government finds, assigns, chases and closes problems.",
     )
@@ -278,8 +428,20 @@ def build_parser() -> argparse.ArgumentParser:
             default="both",
             help="which policy variant(s) to run",
         )
-        p.add_argument("--start", help="first day (default: the scenario's, 2019-06-01)")
-        p.add_argument("--months", type=int, help="length of the period in months (default: 15)")
+        p.add_argument(
+            "--start",
+            type=_iso_date,
+            metavar="YYYY-MM-DD",
+            help="first day of the run (default: the scenario's, 2019-06-01)",
+        )
+        p.add_argument(
+            "--months",
+            type=_whole_number(1),
+            default=15,
+            metavar="N",
+            help="length of the run in whole months from the first day, at least 1: "
+            "--start 2019-06-20 --months 1 runs through 2019-07-19 (default: 15)",
+        )
         p.add_argument("--seed", type=int, default=0, help="seed of the (first) run")
         p.add_argument("--progress", action="store_true", help="show progress on stderr")
 
@@ -291,17 +453,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     comparison = sub.add_parser("compare", help="several seeds per policy, with intervals")
     scenario_options(comparison)
-    comparison.add_argument("--seeds", type=int, default=5, help="seeds per policy")
+    comparison.add_argument(
+        "--seeds", type=_whole_number(1), default=5, metavar="N", help="seeds per policy"
+    )
     comparison.set_defaults(handler=_compare)
 
-    sweep = sub.add_parser("sweep", help="a grid of parameters times seeds on a process pool")
+    sweep = sub.add_parser(
+        "sweep",
+        help="a grid of parameters times seeds on a process pool",
+        epilog=_GRID_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sweep.add_argument(
         "grid",
         nargs="*",
-        help="name=v1,v2 entries, e.g. policy=baseline,downward_meetings supervision=0,0.8",
+        metavar="name=values",
+        help="grid entries, e.g. policy=baseline,downward_meetings supervision=0,0.8 (see below)",
     )
-    sweep.add_argument("--seeds", type=int, default=3, help="seeds per grid point")
-    sweep.add_argument("--workers", type=int, default=None, help="worker processes")
+    sweep.add_argument(
+        "--seeds", type=_whole_number(1), default=3, metavar="N", help="seeds per grid point"
+    )
+    sweep.add_argument(
+        "--workers",
+        type=_whole_number(1),
+        default=None,
+        metavar="N",
+        help="worker processes or threads (default: one per CPU)",
+    )
     sweep.add_argument("--threads", action="store_true", help="use threads instead")
     sweep.add_argument("--csv", help="write every row to this CSV file")
     sweep.add_argument("--progress", action="store_true", help="show progress on stderr")
@@ -311,9 +489,15 @@ def build_parser() -> argparse.ArgumentParser:
         "deadlines", help="deadlines of sample issues assigned around a public holiday"
     )
     deadlines.add_argument(
-        "--date", default="2025-09-29", help="first day of assignment (default: 2025-09-29)"
+        "--date",
+        type=_iso_date,
+        default=date(2025, 9, 29),
+        metavar="YYYY-MM-DD",
+        help="first day of assignment (default: 2025-09-29)",
     )
-    deadlines.add_argument("--days", type=int, default=4, help="number of days to show")
+    deadlines.add_argument(
+        "--days", type=_whole_number(1), default=4, metavar="N", help="number of days to show"
+    )
     deadlines.add_argument(
         "--provisional",
         action="store_true",
@@ -324,9 +508,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status.
+
+    0 on success; 2 for a user error, reported as ``closedloop: error: <message>`` on
+    stderr (a bad option or value, including any :class:`ClosedLoopError`); ``--help``
+    prints the help and returns 0.
+    """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or an error argparse reported
+        return exc.code if isinstance(exc.code, int) else 2 if exc.code else 0
     try:
         status: int = args.handler(args)
     except ClosedLoopError as exc:

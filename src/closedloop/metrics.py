@@ -28,6 +28,9 @@ Grassroots burden. Trips that cadres of a lower unit make to upper departments a
 recorded as :class:`VisitRecorded` facts (the simulation produces them; an application
 can record them) and counted where recorded.
 
+Logs. Both take events, or the ``Recorded`` pairs (position, event) an event store's
+``read_all()`` yields, or a mix: a pair stands for its event.
+
 Results are frozen values; every table has ``to_columns()`` (a dict of equal-length
 lists, no dependencies).
 """
@@ -46,6 +49,7 @@ import attrs
 from closedloop import _html
 from closedloop.deadlines import LimitUnit, TimeLimit, due
 from closedloop.errors import ConfigurationError, InvariantError, NaiveDatetimeError
+from closedloop.eventlog import Recorded
 from closedloop.ids import ActorId, DepartmentId, EventId, IssueId, UnitId
 from closedloop.lifecycle.events import (
     AssignmentAccepted,
@@ -400,12 +404,48 @@ _ISSUE_HANDLERS: Final[dict[type, Callable[[_Facts, Any], None]]] = {
 # -- batch: the whole log folded in one loop ------------------------------------------------
 
 
+_END: Final = object()
+"""The end of an iterator, for peeking."""
+
+
+def _pieces(events: Iterable[object]) -> tuple[bool, list[Iterable[object]]]:
+    """Whether the log starts with a ``Recorded`` pair, and the log in pieces to read in
+    turn: a list or tuple as it is; an iterator as its first item, then the rest.
+
+    A store's ``read_all()`` yields pairs only, so its first item tells. Reading the
+    pieces in turn keeps the per-event loops free of any wrapper around a log of events.
+    """
+    if isinstance(events, list | tuple):
+        return bool(events) and isinstance(events[0], Recorded), [events]
+    items = iter(events)
+    first = next(items, _END)
+    if first is _END:
+        return False, []
+    return isinstance(first, Recorded), [(first,), items]
+
+
 def _fold_log(events: Iterable[object]) -> tuple[dict[IssueId, _Facts], _Activity]:
     """The facts of every issue, and the activity facts, from a log in one pass.
 
+    The log may hold events or ``Recorded`` pairs (see :func:`_fold_into`).
+    """
+    facts: dict[IssueId, _Facts] = {}
+    activity = _Activity()
+    pairs, pieces = _pieces(events)
+    for piece in pieces:
+        if pairs:
+            piece = (item.event if isinstance(item, Recorded) else item for item in piece)
+        _fold_into(piece, facts, activity)
+    return facts, activity
+
+
+def _fold_into(events: Iterable[object], facts: dict[IssueId, _Facts], activity: _Activity) -> None:
+    """Fold a log into ``facts`` and ``activity``, in one pass.
+
     An independent implementation of what the handlers above do event by event (one
     loop with the event types tested in place, no call per event); the tests check that
-    the two agree.
+    the two agree. A ``Recorded`` pair met among the events is unwrapped on the way
+    (the loop only tests for pairs among the kinds it does not know).
     """
     # The field indices as locals: this loop runs once per event.
     VERSION = _F_VERSION
@@ -429,8 +469,6 @@ def _fold_log(events: Iterable[object]) -> tuple[dict[IssueId, _Facts], _Activit
     MARKS = _F_MARKS
     MISSES = _F_MISSES
     UPDATED_AT = _F_UPDATED_AT
-    facts: dict[IssueId, _Facts] = {}
-    activity = _Activity()
     get = facts.get
     handled = _ISSUE_HANDLERS
     registered, accepted, resolved_, evaluated, assigned = (
@@ -449,7 +487,8 @@ def _fold_log(events: Iterable[object]) -> tuple[dict[IssueId, _Facts], _Activit
             facts[r.issue_id] = _new_facts(r)
             continue
         if kind not in handled:
-            activity.apply(e)
+            if not activity.apply(e) and isinstance(e, Recorded):
+                _fold_into((e.event,), facts, activity)
             continue
         x: Any = e
         f = get(x.issue_id)
@@ -520,7 +559,6 @@ def _fold_log(events: Iterable[object]) -> tuple[dict[IssueId, _Facts], _Activit
             f[DUE_AT] = None
         else:  # DeadlineMissed
             f[MISSES] += 1
-    return facts, activity
 
 
 # -- activity facts (orders, accountability, visits, task forces) -------------------------
@@ -944,7 +982,30 @@ class IssueTable:
         )
 
     def row(self, *key: str, period: str | None = None) -> IssueMetrics:
-        """The row of one group (and period), or an empty row when no issue falls in it."""
+        """The row of one group (and period), or an empty row when no issue falls in it.
+
+        ``key`` has one value per dimension of ``by``, in order; ``period`` is the
+        period's label (``"2025-03"``) and is required when the table has a period.
+
+        Raises:
+            ConfigurationError: when ``key`` has not one value per dimension, or
+                ``period`` is missing from a table with a period (or given to one
+                without).
+        """
+        if len(key) != len(self.by):
+            dims = ", ".join(self.by) or "no dimension"
+            raise ConfigurationError(
+                f"the table is grouped by {dims}: a row's key has {len(self.by)} "
+                f"value(s), got {len(key)} {key!r}"
+            )
+        if self.period is not None and period is None:
+            example = self.rows[0].period if self.rows else self.period.label(date.today())
+            raise ConfigurationError(
+                f"the table has a row per {self.period.value}: name the period, "
+                f"e.g. row(..., period={example!r})"
+            )
+        if self.period is None and period is not None:
+            raise ConfigurationError(f"the table has no period; got period={period!r}")
         for row in self.rows:
             if row.key == key and row.period == period:
                 return row
@@ -977,7 +1038,13 @@ class ActivityTable:
 
 @attrs.frozen
 class BacklogTable:
-    """Backlog points, one per group and period end, sorted by key and period."""
+    """Backlog points, one per group and period end, sorted by key and period.
+
+    A group with an issue open at one period end at least has a point at every period
+    end from the period of its first registration to the one containing the metrics'
+    instant, also when none of its issues is open then (``open == 0``): its series has
+    no gaps. A group none of whose issues was ever open at a period end has no points.
+    """
 
     by: tuple[str, ...]
     period: Period | None
@@ -1075,7 +1142,9 @@ class Metrics:
         period: the period of the rows (None: all time).
         issues: issue metrics per group and registration period.
         total: issue metrics of all issues together.
-        backlog: open issues at each period end per group (empty without a period).
+        backlog: open issues at each period end per group, from the group's first
+            registration on, zeros included, for the groups with a backlog at one
+            period end at least (empty without a period).
         activity: supervision, accountability, visits and task forces per group and period.
         activity_total: the same for everything together.
         accountability_by_cause: records per cause, all together.
@@ -1350,6 +1419,9 @@ def _issue_metrics(
     limits: dict[tuple[date, Any], datetime] = {}
     by_day = query.response_by_day
     backlog: dict[tuple[tuple[str, ...], int], list[int]] = {}
+    first_snapshot: dict[tuple[str, ...], int] = {}
+    """Per group: the snapshot of the period in which its first issue was registered."""
+    first_get = first_snapshot.get
     local_zone: Any = None
     local: list[datetime] = []
     for f in facts:
@@ -1417,6 +1489,9 @@ def _issue_metrics(
                 local_zone = zone
                 local = instants_in.get(zone) or zones.instants_in(zone)
             j = bisect_left(local, registered)
+            seen = first_get(key)
+            if seen is None or j < seen:
+                first_snapshot[key] = j
             if j < n_snapshots and (len(marks) != 2 or local[j] < marks[1]):
                 # Open at one snapshot at least (the common case, opened and closed
                 # between two snapshots, skips this).
@@ -1437,14 +1512,25 @@ def _issue_metrics(
         for values, more in zip(all_days, days, strict=True):
             values += more
     total = _row((), None, totals, all_days)
-    points = tuple(
-        BacklogPoint(key, snapshots[j][0], instants[j], len(values), Distribution.of(values))
-        for (key, j), values in sorted(backlog.items())
-    )
+    # A point at every period end from a group's first registration on, with no issue
+    # open or some (a series without gaps), for the groups with a backlog at one of them
+    # at least (not a series of zeros for every group whose issues closed in time).
+    points: list[BacklogPoint] = []
+    backlogged = {key for key, _ in backlog}
+    for key, first in sorted(first_snapshot.items()):
+        if key not in backlogged:
+            continue
+        for j in range(first, n_snapshots):
+            values = backlog.get((key, j), [])
+            points.append(
+                BacklogPoint(
+                    key, snapshots[j][0], instants[j], len(values), Distribution.of(values)
+                )
+            )
     return (
         IssueTable(query.by, query.period, tuple(rows)),
         total,
-        BacklogTable(query.by, query.period, points),
+        BacklogTable(query.by, query.period, tuple(points)),
     )
 
 
@@ -1605,7 +1691,9 @@ class MetricsProjection:
     :meth:`apply` folds an event in (issue events, supervision orders, accountability
     records, visits and task forces; anything else is ignored) in constant time;
     :meth:`metrics` computes the metrics of everything applied so far, for any grouping,
-    and equals :func:`compute_metrics` over the same events.
+    and equals :func:`compute_metrics` over the same events. Both fold methods also
+    take the ``Recorded`` pairs of a store's ``read_all()`` (the pair's event is folded
+    and its position kept).
     """
 
     __slots__ = ("_activity", "_facts", "_position")
@@ -1626,6 +1714,9 @@ class MetricsProjection:
 
     def apply(self, event: object, position: int | None = None) -> None:
         """Fold one event in.
+
+        ``event`` may be a ``Recorded`` pair: its event is folded, and its position
+        becomes :attr:`position` unless ``position`` is given.
 
         Raises:
             InvariantError: for an issue event out of order (a version that does not
@@ -1652,11 +1743,31 @@ class MetricsProjection:
             if registered.issue_id in self._facts:
                 raise _out_of_order(self._facts[registered.issue_id], registered)
             self._facts[registered.issue_id] = _new_facts(registered)
-        else:
-            self._activity.apply(event)
+        elif not self._activity.apply(event) and isinstance(event, Recorded):
+            self.apply(event.event, event.position if position is None else position)
 
     def apply_all(self, events: Iterable[object]) -> None:
-        """Fold many events in order (the same as :meth:`apply` on each, a little faster)."""
+        """Fold many events in order (the same as :meth:`apply` on each, a little faster).
+
+        ``events`` may be a store's ``read_all()``: each pair's event is folded and the
+        last pair's position becomes :attr:`position`.
+        """
+        pairs, pieces = _pieces(events)
+        for piece in pieces:
+            if pairs:
+                self._apply_pairs(piece)
+            else:
+                self._apply_events(piece)
+
+    def _apply_pairs(self, events: Iterable[object]) -> None:
+        apply = self.apply
+        for item in events:
+            if isinstance(item, Recorded):
+                apply(item.event, item.position)
+            else:
+                apply(item)
+
+    def _apply_events(self, events: Iterable[object]) -> None:
         handlers = _ISSUE_HANDLERS
         get = self._facts.get
         apply = self.apply
@@ -1705,7 +1816,8 @@ def compute_metrics(
     """Every metric over a log, in one pass.
 
     Args:
-        events: the log in global order (events of other kinds are ignored).
+        events: the log in global order: events, or the ``Recorded`` pairs of a store's
+            ``read_all()`` (events of other kinds are ignored).
         calendar: the working-day calendar (working days, and periods in its zone).
         by: group dimensions, any of :data:`DIMENSIONS` (``()``: one group).
         period: ``"day"``, ``"week"``, ``"month"``, ``"quarter"``, ``"year"`` or None.

@@ -64,6 +64,7 @@ from closedloop.errors import (
     PermissionDeniedError,
     TransitionError,
 )
+from closedloop.eventlog import Recorded
 from closedloop.ids import ActorId, DepartmentId, EventId, IssueId, UnitId
 from closedloop.lifecycle.commands import allowed_actions
 from closedloop.lifecycle.events import (
@@ -1125,15 +1126,16 @@ class UnmetOrdersRule:
         return out
 
 
-def handling_records(events: Iterable[IssueEvent]) -> list[HandlingRecord]:
+def handling_records(events: Iterable[IssueEvent | Recorded]) -> list[HandlingRecord]:
     """The departments' parts in each issue, derived from issue events (for buck-passing).
 
     Assignment and reopening make the lead (and co-handlers) records; a return is a
     RETURNED record (to the assigner); a transfer is a TRANSFERRED record to the new lead,
-    followed by the new co-handlers.
+    followed by the new co-handlers. ``events`` may be a store's ``read_all()`` pairs.
     """
     out: list[HandlingRecord] = []
-    for event in events:
+    for item in events:
+        event: object = item.event if isinstance(item, Recorded) else item
         kind = type(event)
         if kind is IssueAssigned or kind is IssueReopened:
             assert isinstance(event, IssueAssigned | IssueReopened)

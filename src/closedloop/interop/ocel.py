@@ -739,29 +739,46 @@ def write_ocel_sqlite(
 
 
 def _write_tables(db: sqlite3.Connection, document: Mapping[str, Any]) -> None:
-    db.execute("CREATE TABLE event (ocel_id TEXT PRIMARY KEY, ocel_type TEXT NOT NULL)")
-    db.execute("CREATE TABLE object (ocel_id TEXT PRIMARY KEY, ocel_type TEXT NOT NULL)")
-    db.execute(
-        "CREATE TABLE event_object (ocel_event_id TEXT REFERENCES event (ocel_id), "
-        "ocel_object_id TEXT REFERENCES object (ocel_id), ocel_qualifier TEXT, "
-        "PRIMARY KEY (ocel_event_id, ocel_object_id, ocel_qualifier))"
-    )
-    db.execute(
-        "CREATE TABLE object_object (ocel_source_id TEXT REFERENCES object (ocel_id), "
-        "ocel_target_id TEXT REFERENCES object (ocel_id), ocel_qualifier TEXT, "
-        "PRIMARY KEY (ocel_source_id, ocel_target_id, ocel_qualifier))"
-    )
+    """The OCEL 2.0 relational schema, with its primary and foreign keys, and the rows.
+
+    Keys as the standard lays them down: ``ocel_type`` of ``event``/``object`` refers to
+    the map tables; ``event_object`` and ``object_object`` refer to ``event``/``object``;
+    each ``event_<Type>`` table has ``ocel_id`` as its primary key, referring to
+    ``event``; each ``object_<Type>`` table's ``ocel_id`` refers to ``object`` (an
+    object has one row there per change, so no primary key). SQLite does not enforce
+    foreign keys unless asked; the rows satisfy them all the same.
+    """
     for kind in ("event", "object"):
         db.execute(f"CREATE TABLE {kind}_map_type (ocel_type TEXT PRIMARY KEY, ocel_type_map TEXT)")
+        db.execute(
+            f"CREATE TABLE {kind} (ocel_id TEXT PRIMARY KEY, ocel_type TEXT NOT NULL, "
+            f"FOREIGN KEY (ocel_type) REFERENCES {kind}_map_type (ocel_type))"
+        )
+    db.execute(
+        "CREATE TABLE event_object (ocel_event_id TEXT, ocel_object_id TEXT, "
+        "ocel_qualifier TEXT, "
+        "PRIMARY KEY (ocel_event_id, ocel_object_id, ocel_qualifier), "
+        "FOREIGN KEY (ocel_event_id) REFERENCES event (ocel_id), "
+        "FOREIGN KEY (ocel_object_id) REFERENCES object (ocel_id))"
+    )
+    db.execute(
+        "CREATE TABLE object_object (ocel_source_id TEXT, ocel_target_id TEXT, "
+        "ocel_qualifier TEXT, "
+        "PRIMARY KEY (ocel_source_id, ocel_target_id, ocel_qualifier), "
+        "FOREIGN KEY (ocel_source_id) REFERENCES object (ocel_id), "
+        "FOREIGN KEY (ocel_target_id) REFERENCES object (ocel_id))"
+    )
     for kind, key in (("event", "eventTypes"), ("object", "objectTypes")):
         types = {t["name"]: {a["name"]: a["type"] for a in t["attributes"]} for t in document[key]}
         maps = _table_names(types)
         db.executemany(f"INSERT INTO {kind}_map_type VALUES (?, ?)", list(maps.items()))
         for name, declared in types.items():
-            fixed = ["ocel_id TEXT", "ocel_time TIMESTAMP"]
-            if kind == "object":
-                fixed.append("ocel_changed_field TEXT")
+            if kind == "event":
+                fixed = ["ocel_id TEXT PRIMARY KEY", "ocel_time TIMESTAMP"]
+            else:
+                fixed = ["ocel_id TEXT", "ocel_time TIMESTAMP", "ocel_changed_field TEXT"]
             columns = fixed + [f"{_quote(n)} {_SQL_TYPES[t]}" for n, t in declared.items()]
+            columns.append(f"FOREIGN KEY (ocel_id) REFERENCES {kind} (ocel_id)")
             db.execute(f"CREATE TABLE {_quote(kind + '_' + maps[name])} ({', '.join(columns)})")
         if kind == "event":
             _write_events(db, document["events"], types, maps)

@@ -41,7 +41,7 @@ import enum
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import TracebackType
-from typing import NamedTuple, Protocol, Self, TypeAlias
+from typing import NamedTuple, Self, TypeAlias
 
 from closedloop.errors import (
     ConcurrencyError,
@@ -49,6 +49,7 @@ from closedloop.errors import (
     DuplicateEventError,
     StoreClosedError,
 )
+from closedloop.eventlog import Recorded, StreamEvent
 
 __all__ = [
     "AppendResult",
@@ -58,29 +59,6 @@ __all__ = [
     "Recorded",
     "StreamEvent",
 ]
-
-
-class StreamEvent(Protocol):
-    """What a store needs of an event: its identity and its place in a stream.
-
-    Every issue event (:class:`~closedloop.lifecycle.IssueEvent`) qualifies; events of
-    other aggregates only need the same three read-only attributes.
-    """
-
-    @property
-    def event_id(self) -> str:
-        """A client-made unique id (a UUID string), the key for idempotent retries."""
-        ...
-
-    @property
-    def stream_id(self) -> str:
-        """The stream (aggregate) the event belongs to."""
-        ...
-
-    @property
-    def version(self) -> int:
-        """The event's place in its stream: 1, 2, 3 ..."""
-        ...
 
 
 class ExpectedVersion(enum.Enum):
@@ -118,16 +96,6 @@ class AppendResult(NamedTuple):
     last_position: int
     duplicate: bool = False
     """Whether every event was already stored (a retry): nothing was written."""
-
-
-class Recorded(NamedTuple):
-    """An event with its position in the global log (1, 2, 3 ...).
-
-    A pair, so ``for position, event in store.read_all()`` works.
-    """
-
-    position: int
-    event: StreamEvent
 
 
 class EventStore(ABC):
