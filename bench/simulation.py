@@ -65,9 +65,9 @@ def scenario_for(issues: int) -> Any:
 def policy_for(issues: int) -> DownwardMeetings:
     """Downward meetings whose agendas grow with the number of problems."""
     base = DownwardMeetings()
-    return attrs.evolve(
-        base, max_agenda=max(base.max_agenda, round(base.max_agenda * issues / 3000))
-    )
+    agenda = base.max_agenda
+    assert agenda is not None  # the default policy caps its agendas
+    return attrs.evolve(base, max_agenda=max(agenda, round(agenda * issues / 3000)))
 
 
 def run_closedloop(issues: int, *, keep_events: bool) -> tuple[float, int, int]:
