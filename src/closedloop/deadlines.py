@@ -42,8 +42,9 @@ from typing import Any, Final, NamedTuple
 
 import attrs
 
+from closedloop._checks import aware
 from closedloop._enums import FastEnum
-from closedloop.errors import ConfigurationError, DeadlineClockError, NaiveDatetimeError
+from closedloop.errors import ConfigurationError, DeadlineClockError
 from closedloop.workdays import WorkCalendar
 
 __all__ = [
@@ -304,11 +305,7 @@ class Deadline(NamedTuple):
 
 
 def _aware(at: datetime) -> datetime:
-    if not isinstance(at, datetime):
-        raise ConfigurationError(f"expected an aware datetime, got {at!r}")
-    if at.utcoffset() is None:
-        raise NaiveDatetimeError(f"naive datetime {at.isoformat()}: attach a time zone")
-    return at
+    return aware(at, "the instant")
 
 
 def _end_of(calendar: WorkCalendar, day: date) -> datetime:

@@ -48,6 +48,7 @@ from typing import Any, Final, Protocol, TypeAlias, TypeVar
 import attrs
 import networkx as nx  # type: ignore[import-untyped,unused-ignore]
 
+from closedloop._checks import aware
 from closedloop.errors import (
     ConfigurationError,
     NaiveDatetimeError,
@@ -156,19 +157,11 @@ def _name_list(value: object) -> tuple[str, ...]:
     raise ConfigurationError(f"expected a list of names, got {value!r}")
 
 
-def _aware(at: object, what: str) -> datetime:
-    if not isinstance(at, datetime):
-        raise ConfigurationError(f"{what} must be an aware datetime, got {at!r}")
-    if at.utcoffset() is None:
-        raise NaiveDatetimeError(f"{what} {at.isoformat()} has no time zone: attach one")
-    return at
-
-
 def _bound(value: object, what: str) -> Bound | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return _aware(value, what)
+        return aware(value, what)
     if isinstance(value, date):
         return value
     raise ConfigurationError(f"{what} must be a date, an aware datetime or None, got {value!r}")
@@ -614,7 +607,7 @@ class ResponsibilityEntry:
 
 def _checked_at(at: object) -> Bound:
     if isinstance(at, datetime):
-        return _aware(at, "the instant")
+        return aware(at, "the instant")
     if isinstance(at, date):
         return at
     raise ConfigurationError(f"expected an aware datetime or a date, got {at!r}")
@@ -1060,7 +1053,7 @@ def _role(value: object) -> HandlingRole:
 
 
 def _record_instant(value: object) -> datetime:
-    return _aware(value, "a handling record's time")
+    return aware(value, "a handling record's time")
 
 
 @attrs.frozen

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeAlias
 import attrs
 
 from closedloop import _html
+from closedloop._checks import member
 from closedloop.deadlines import LimitUnit, TimeLimit, due
 from closedloop.errors import ConfigurationError, InvariantError, NaiveDatetimeError
 from closedloop.eventlog import Recorded
@@ -197,11 +198,7 @@ class Period(enum.Enum):
 def _period(value: Period | str | None) -> Period | None:
     if value is None or isinstance(value, Period):
         return value
-    try:
-        return Period(value)
-    except ValueError:
-        allowed = ", ".join(p.value for p in Period)
-        raise ConfigurationError(f"unknown period {value!r}; allowed: {allowed}") from None
+    return member(Period, value, "period")
 
 
 # -- per-issue facts ----------------------------------------------------------------------

@@ -31,13 +31,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pendulum
 
+from closedloop._checks import aware, member
 from closedloop.access import Action, Actor, ActorKind, Authorizer, Unrestricted
 from closedloop.china import china_calendar
 from closedloop.deadlines import DeadlinePolicy, Difficulty, WarningLevel, WarningThresholds
 from closedloop.errors import (
     ConfigurationError,
     IssueNotFoundError,
-    NaiveDatetimeError,
     PermissionDeniedError,
     UnknownActorError,
 )
@@ -98,15 +98,6 @@ class Clock(Protocol):
         ...
 
 
-def _aware(at: object, what: str) -> datetime:
-    """``at`` if it is an aware datetime; otherwise a clear error naming ``what``."""
-    if not isinstance(at, datetime):
-        raise ConfigurationError(f"{what} needs an aware datetime, got {at!r}")
-    if at.utcoffset() is None:
-        raise NaiveDatetimeError(f"{what} needs an aware datetime, got {at.isoformat()}")
-    return at
-
-
 class SystemClock:
     """The machine's clock, in a time zone (Asia/Shanghai by default)."""
 
@@ -134,7 +125,7 @@ class FixedClock:
     __slots__ = ("_at",)
 
     def __init__(self, at: datetime) -> None:
-        self._at = _aware(at, "FixedClock")
+        self._at = aware(at, "FixedClock")
 
     def now(self) -> datetime:
         """The instant the clock was set to."""
@@ -142,7 +133,7 @@ class FixedClock:
 
     def set(self, at: datetime) -> None:
         """Move the clock to ``at`` (not backwards)."""
-        at = _aware(at, "FixedClock")
+        at = aware(at, "FixedClock")
         if at < self._at:
             raise ConfigurationError(
                 f"the clock must not go backwards: {at.isoformat()} < {self._at.isoformat()}"
@@ -156,8 +147,8 @@ class FixedClock:
 
 
 SYSTEM_ACTOR = Actor(ActorId("system"), ActorKind.SYSTEM, name="the information system")
-"""The actor the service observes deadlines as (see :meth:`ClosedLoop.observe`)."""
-"""The actor that records observed facts such as missed deadlines."""
+"""The actor that records observed facts such as missed deadlines (see
+:meth:`ClosedLoop.observe`)."""
 
 ActorLike = Actor | str
 
@@ -525,7 +516,7 @@ class ClosedLoop:
         needs the OBSERVE grant, e.g. ``AccessPolicy.standard_grants(SYSTEM_ACTOR,
         scope_unit=<the root unit>)``.
         """
-        when = _aware(now, "observe") if now is not None else self.clock.now()
+        when = aware(now, "observe") if now is not None else self.clock.now()
         self._catch_up()
         due = [
             state.issue_id
@@ -763,7 +754,7 @@ class ClosedLoop:
             raise ConfigurationError(f"unknown warning level {minimum!r}; allowed: {allowed}")
         self._catch_up()
         return self._projection.overdue(
-            _aware(at, "overdue") if at is not None else self.clock.now(),
+            aware(at, "overdue") if at is not None else self.clock.now(),
             self.calendar,
             warnings=self.warnings,
             minimum=minimum,
@@ -789,11 +780,7 @@ class ClosedLoop:
 
     def allowed(self, actor: ActorLike, action: Action | str, issue_id: str) -> bool:
         """Whether ``actor`` may do ``action`` on the issue now (access rules only)."""
-        try:
-            chosen = Action(action)
-        except ValueError:
-            allowed = ", ".join(a.value for a in Action)
-            raise ConfigurationError(f"unknown action {action!r}; allowed: {allowed}") from None
+        chosen = member(Action, action, "action")
         state = self.issue(issue_id)
         return self.access.authorize(self._actor(actor), chosen, state, self.clock.now()).allowed
 

@@ -53,6 +53,7 @@ from typing import Any, ClassVar, Final, NamedTuple, Protocol
 
 import attrs
 
+from closedloop._checks import aware, member
 from closedloop.access import Action, Actor, Authorizer, Target
 from closedloop.deadlines import TimeLimit, due
 from closedloop.departments import HandlingRecord, HandlingRole, buck_passing
@@ -60,7 +61,6 @@ from closedloop.errors import (
     CommandError,
     ConfigurationError,
     InvariantError,
-    NaiveDatetimeError,
     PermissionDeniedError,
     TransitionError,
 )
@@ -149,14 +149,6 @@ def _facts(value: Iterable[Any]) -> tuple[Fact, ...]:
 def _explain(rule: str, reason: str, facts: Sequence[Fact]) -> str:
     listed = ", ".join(f"{f.name}={f.value}" for f in facts)
     return f"{rule}: {reason}" + (f" [{listed}]" if listed else "")
-
-
-def _aware(at: datetime, what: str) -> datetime:
-    if not isinstance(at, datetime):
-        raise ConfigurationError(f"{what} must be an aware datetime, got {at!r}")
-    if at.utcoffset() is None:
-        raise NaiveDatetimeError(f"{what} {at.isoformat()} has no time zone")
-    return at
 
 
 def _ids(value: Iterable[str]) -> tuple[str, ...]:
@@ -614,7 +606,7 @@ def propose_supervision(
         ConfigurationError: for two rules with the same name.
         NaiveDatetimeError: for an ``at`` without a time zone.
     """
-    _aware(at, "the supervision instant")
+    aware(at, "the supervision instant")
     rule_list = list(rules)
     names = [r.name for r in rule_list]
     if len(set(names)) != len(names):
@@ -697,7 +689,7 @@ def order_supervision(
             the decision time is before the proposal.
         PermissionDeniedError: the actor may not supervise an addressee.
     """
-    at = _aware(context.at, "the decision time")
+    at = aware(context.at, "the decision time")
     if state.issue_id != proposal.issue_id:
         raise CommandError(
             f"proposal for issue {proposal.issue_id!r} given with the state of {state.issue_id!r}"
@@ -827,7 +819,7 @@ def observe_orders(
     new_event_id: Callable[[], EventId],
 ) -> list[SupervisionOrderOverdue]:
     """Record, once per order, that an open order is past its own deadline at ``at``."""
-    _aware(at, "the observation instant")
+    aware(at, "the observation instant")
     return [
         SupervisionOrderOverdue(
             event_id=new_event_id(),
@@ -970,19 +962,11 @@ class AccountabilityRecorded:
 
 
 def _subject_kind(value: Any) -> SubjectKind:
-    try:
-        return SubjectKind(value)
-    except ValueError:
-        allowed = ", ".join(k.value for k in SubjectKind)
-        raise ConfigurationError(f"unknown subject kind {value!r}; allowed: {allowed}") from None
+    return member(SubjectKind, value, "subject kind")
 
 
 def _cause(value: Any) -> AccountabilityCause:
-    try:
-        return AccountabilityCause(value)
-    except ValueError:
-        allowed = ", ".join(k.value for k in AccountabilityCause)
-        raise ConfigurationError(f"unknown cause {value!r}; allowed: {allowed}") from None
+    return member(AccountabilityCause, value, "cause")
 
 
 def _unit_id(value: str) -> UnitId:
@@ -1000,11 +984,7 @@ def _optional_department(value: str | None) -> DepartmentId | None:
 
 
 def _outcome(value: Any) -> AccountabilityOutcome:
-    try:
-        return AccountabilityOutcome(value)
-    except ValueError:
-        allowed = ", ".join(k.value for k in AccountabilityOutcome)
-        raise ConfigurationError(f"unknown outcome {value!r}; allowed: {allowed}") from None
+    return member(AccountabilityOutcome, value, "outcome")
 
 
 @attrs.frozen
@@ -1317,7 +1297,7 @@ def propose_accountability(
     Raises:
         ConfigurationError: for two rules with the same name.
     """
-    _aware(evidence.at, "the evidence instant")
+    aware(evidence.at, "the evidence instant")
     rule_list = list(rules)
     names = [r.name for r in rule_list]
     if len(set(names)) != len(names):
@@ -1355,7 +1335,7 @@ def record_accountability(
         CommandError: for an empty record id.
         PermissionDeniedError: the actor may not hold the subject accountable.
     """
-    at = _aware(context.at, "the decision time")
+    at = aware(context.at, "the decision time")
     if not record_id:
         raise CommandError("an accountability record needs an id")
     chosen = proposal.outcome if outcome is None else _outcome(outcome)

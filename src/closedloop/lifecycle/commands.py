@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, NamedTuple, Protocol
 
 import attrs
 
+from closedloop._checks import member
 from closedloop.access import Action, Actor, ActorKind, Authorizer, Target
 from closedloop.deadlines import DeadlinePolicy, Difficulty, LimitUnit, due
 from closedloop.errors import (
@@ -156,29 +157,15 @@ class Command:
 
 
 def _difficulty(value: Any) -> Difficulty:
-    try:
-        return Difficulty(value)
-    except ValueError:
-        allowed = ", ".join(d.value for d in Difficulty)
-        raise CommandError(f"unknown difficulty {value!r}; allowed: {allowed}") from None
+    return member(Difficulty, value, "difficulty", CommandError)
 
 
 def _evaluator_kind(value: Any) -> EvaluatorKind | None:
-    if value is None:
-        return None
-    try:
-        return EvaluatorKind(value)
-    except ValueError:
-        allowed = ", ".join(k.value for k in EvaluatorKind)
-        raise CommandError(f"unknown evaluator kind {value!r}; allowed: {allowed}") from None
+    return None if value is None else member(EvaluatorKind, value, "evaluator kind", CommandError)
 
 
 def _withdrawal_reason(value: Any) -> WithdrawalReason:
-    try:
-        return WithdrawalReason(value)
-    except ValueError:
-        allowed = ", ".join(r.value for r in WithdrawalReason)
-        raise CommandError(f"unknown withdrawal reason {value!r}; allowed: {allowed}") from None
+    return member(WithdrawalReason, value, "withdrawal reason", CommandError)
 
 
 def _text(value: str) -> str:

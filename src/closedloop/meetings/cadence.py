@@ -47,6 +47,7 @@ from typing import Any, Final, Protocol, runtime_checkable
 
 import attrs
 
+from closedloop._checks import member
 from closedloop.errors import ConfigurationError, NotOneLevelDownError
 from closedloop.hierarchy import Hierarchy
 from closedloop.ids import UnitId
@@ -215,19 +216,11 @@ class _RuleMixin:
 
 
 def _rule(value: Any) -> HolidayRule:
-    try:
-        return HolidayRule(value)
-    except ValueError:
-        allowed = ", ".join(r.value for r in HolidayRule)
-        raise ConfigurationError(f"unknown holiday rule {value!r} (one of {allowed})") from None
+    return member(HolidayRule, value, "holiday rule")
 
 
 def _off_days(value: Any) -> OffDays:
-    try:
-        return OffDays(value)
-    except ValueError:
-        allowed = ", ".join(r.value for r in OffDays)
-        raise ConfigurationError(f"unknown off-days setting {value!r} (one of {allowed})") from None
+    return member(OffDays, value, "off-days setting")
 
 
 def _nth(_instance: object, _attribute: object, value: int) -> None:

@@ -45,11 +45,11 @@ from typing import Final
 
 import attrs
 
+from closedloop._checks import aware
 from closedloop.deadlines import DeadlinePolicy, Difficulty
 from closedloop.departments import Route, Router
 from closedloop.errors import (
     ConfigurationError,
-    NaiveDatetimeError,
     NoRouteError,
     NotOneLevelDownError,
 )
@@ -258,10 +258,7 @@ def compile_demand_list(
         NaiveDatetimeError: for an instant without a time zone.
         ConfigurationError: for a negative ``max_items``.
     """
-    if not isinstance(at, datetime):
-        raise ConfigurationError(f"at must be an aware datetime, got {at!r}")
-    if at.utcoffset() is None:
-        raise NaiveDatetimeError(f"the demand list's instant {at.isoformat()} has no time zone")
+    aware(at, "the demand list's instant")
     if max_items is not None and (
         isinstance(max_items, bool) or not isinstance(max_items, int) or max_items < 0
     ):
