@@ -38,7 +38,7 @@ import enum
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from types import MappingProxyType
-from typing import Any, Final, NamedTuple
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -58,8 +58,6 @@ __all__ = [
     "WarningLevel",
     "WarningThresholds",
 ]
-
-_END_OF_DAY: Final = time(23, 59, 59, 999_999)
 
 
 class Difficulty(FastEnum):
@@ -90,6 +88,15 @@ class LimitUnit(FastEnum):
     def is_days(self) -> bool:
         """Whether the limit is counted in whole days (due at the end of a day)."""
         return self is not LimitUnit.WORKING_MINUTES
+
+    def between(self, calendar: WorkCalendar, start: datetime, end: datetime) -> int:
+        """Time from ``start`` to ``end`` in this unit: working minutes, calendar days,
+        or working days (negative when ``end`` comes first)."""
+        if self is LimitUnit.WORKING_MINUTES:
+            return int(calendar.working_time_between(start, end) // timedelta(minutes=1))
+        if self is LimitUnit.CALENDAR_DAYS:
+            return (calendar.day_of(end) - calendar.day_of(start)).days
+        return calendar.workdays_between(start, end)
 
 
 def _non_negative(_instance: object, attribute: attrs.Attribute[int], value: int) -> None:
@@ -308,10 +315,6 @@ def _aware(at: datetime) -> datetime:
     return aware(at, "the instant")
 
 
-def _end_of(calendar: WorkCalendar, day: date) -> datetime:
-    return calendar.end_of_day(day)
-
-
 def due(calendar: WorkCalendar, limit: TimeLimit, start: datetime, extra: int = 0) -> Deadline:
     """The deadline of ``limit`` plus ``extra`` units (extensions, paused time) from ``start``.
 
@@ -338,7 +341,7 @@ def due(calendar: WorkCalendar, limit: TimeLimit, start: datetime, extra: int = 
         else:
             day = calendar.day_of(start) + timedelta(days=amount)
             due_date = calendar.add_workdays(day, 0)
-        due_at = _end_of(calendar, due_date)
+        due_at = calendar.end_of_day(due_date)
     return Deadline(due_date, due_at, calendar.uses_estimates(start, due_date))
 
 
@@ -509,13 +512,7 @@ class DeadlineClock:
 
     def _units_between(self, a: datetime, b: datetime) -> int:
         """Time from ``a`` to ``b`` in the current limit's units."""
-        unit = self.current.limit.unit
-        cal = self.calendar
-        if unit is LimitUnit.WORKING_MINUTES:
-            return int(cal.working_time_between(a, b) // timedelta(minutes=1))
-        if unit is LimitUnit.CALENDAR_DAYS:
-            return (cal.day_of(b) - cal.day_of(a)).days
-        return cal.workdays_between(a, b)
+        return self.current.limit.unit.between(self.calendar, a, b)
 
     @property
     def deadline(self) -> Deadline:
@@ -536,7 +533,7 @@ class DeadlineClock:
             )
         paused = cycle.paused_since is not None and at >= cycle.paused_since
         effective = cycle.paused_since if paused and cycle.paused_since is not None else at
-        deadline = self.deadline
+        deadline = running = self.deadline
         if paused:
             # Report the deadline as it would be if the clock resumed now.
             deadline = due(
@@ -547,15 +544,8 @@ class DeadlineClock:
             )
         allowed = cycle.limit.amount + cycle.extension
         elapsed = self._units_between(cycle.start, effective) - cycle.paused_units
-        breached = effective > self.deadline.due_at if paused else at > deadline.due_at
-        if cycle.limit.unit is LimitUnit.WORKING_MINUTES:
-            remaining = int(
-                self.calendar.working_time_between(at, deadline.due_at) // timedelta(minutes=1)
-            )
-        elif cycle.limit.unit is LimitUnit.CALENDAR_DAYS:
-            remaining = (deadline.due_date - self.calendar.day_of(at)).days
-        else:
-            remaining = self.calendar.workdays_between(at, deadline.due_date)
+        breached = effective > running.due_at if paused else at > deadline.due_at
+        remaining = self._units_between(at, deadline.due_at)
         if breached:
             remaining = min(remaining, -1) if cycle.limit.unit.is_days else min(remaining, 0)
         fraction = elapsed / allowed if allowed else (1.0 if elapsed >= 0 else 0.0)

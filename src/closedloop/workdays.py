@@ -742,9 +742,8 @@ class WorkCalendar:
 
     def is_estimated(self, day: DayLike) -> bool:
         """Whether ``day`` lies in a year whose data was estimated (provisional)."""
-        return (
-            self._ordinal(day) >= self._table.estimated_from and self._ordinal(day) < self._table.hi
-        )
+        o = self._ordinal(day)
+        return self._table.estimated_from <= o < self._table.hi
 
     def uses_estimates(self, start: DayLike, end: DayLike) -> bool:
         """Whether any day from ``start`` to ``end`` (either order) lies in an estimated year.
@@ -852,6 +851,13 @@ class WorkCalendar:
         """
         a = self._ordinal(start)
         b = self._ordinal(end)
+        table = self._table
+        lo, hi = table.lo, table.hi
+        if lo <= a < hi and lo <= b < hi:
+            cum = table.cum  # cum[i]: working days in the table before day lo + i
+            if b >= a:
+                return cum[b - lo + 1] - cum[a - lo + 1]
+            return cum[b - lo] - cum[a - lo]
         if b >= a:
             return self._count_upto(b) - self._count_upto(a)
         return -(self._count_before(a) - self._count_before(b))
@@ -1321,12 +1327,6 @@ def _walk(is_work: Callable[[int], bool], o: int, n: int, counting: Counting) ->
     if counting is Counting.ROLL_FORWARD or n == 0:
         while not is_work(o):
             o += 1
-        step = 1 if n > 0 else -1
-        for _ in range(abs(n)):
-            o += step
-            while not is_work(o):
-                o += step
-        return date.fromordinal(o)
     step = 1 if n > 0 else -1
     for _ in range(abs(n)):
         o += step

@@ -28,7 +28,7 @@ import attrs
 
 from closedloop._checks import member
 from closedloop.access import Action, Actor, ActorKind, Authorizer, Target
-from closedloop.deadlines import DeadlinePolicy, Difficulty, LimitUnit, due
+from closedloop.deadlines import DeadlinePolicy, Difficulty, due
 from closedloop.errors import (
     CommandError,
     NaiveDatetimeError,
@@ -572,13 +572,7 @@ def _suspend(command: SuspendIssue, state: IssueState, ctx: Context) -> list[Iss
 def _paused_units(state: IssueState, ctx: Context) -> int:
     assert state.paused_since is not None
     assert state.limit is not None
-    unit = state.limit.unit
-    cal = ctx.calendar
-    if unit is LimitUnit.WORKING_MINUTES:
-        return int(cal.working_time_between(state.paused_since, ctx.at).total_seconds() // 60)
-    if unit is LimitUnit.CALENDAR_DAYS:
-        return (cal.day_of(ctx.at) - cal.day_of(state.paused_since)).days
-    return cal.workdays_between(state.paused_since, ctx.at)
+    return state.limit.unit.between(ctx.calendar, state.paused_since, ctx.at)
 
 
 def _resume(command: ResumeIssue, state: IssueState, ctx: Context) -> list[IssueEvent]:
