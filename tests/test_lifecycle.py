@@ -267,7 +267,7 @@ def test_the_clock_must_not_go_backwards() -> None:
 
 def test_registering_twice_or_at_an_unknown_unit_is_refused() -> None:
     loop = registered()
-    with pytest.raises(cl.TransitionError, match="already registered"):
+    with pytest.raises(cl.IssueExistsError, match="already registered"):
         loop.do(
             RegisterIssue("q1", world.VILLAGE_A1, "housing", "simple", "again"),
             world.CITIZEN,

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 import attrs
 
+from closedloop._checks import member
 from closedloop._enums import FastEnum
 from closedloop.errors import ConfigurationError, PermissionDeniedError, UnknownActorError
 from closedloop.ids import ActorId, DepartmentId, UnitId
@@ -134,6 +135,10 @@ STAFF_ACTIONS: frozenset[Action] = frozenset(
 """What department staff usually hold (only effective on issues assigned to them)."""
 
 
+def _actor_kind(value: object) -> ActorKind:
+    return member(ActorKind, value, "actor kind")
+
+
 def _actor_id(value: str) -> ActorId:
     if not isinstance(value, str) or not value:
         raise ConfigurationError(f"an actor id is a non-empty string, got {value!r}")
@@ -153,7 +158,7 @@ class Actor:
     """Someone who acts: an official, department staff, a reporter, an evaluator, ..."""
 
     id: ActorId = attrs.field(converter=_actor_id)
-    kind: ActorKind = attrs.field(converter=ActorKind)
+    kind: ActorKind = attrs.field(converter=_actor_kind)
     unit: UnitId | None = attrs.field(default=None, converter=_optional_unit)
     """The unit the actor belongs to (officials, supervisors; the department's unit for staff)."""
     department: DepartmentId | None = attrs.field(default=None, converter=_optional_department)
@@ -176,6 +181,14 @@ class Scope(enum.Enum):
     """The unit and everything below it (its jurisdiction)."""
 
 
+def _action(value: object) -> Action:
+    return member(Action, value, "action")
+
+
+def _scope(value: object) -> Scope:
+    return member(Scope, value, "grant scope")
+
+
 def _categories(value: Iterable[str] | None) -> frozenset[str] | None:
     return None if value is None else frozenset(value)
 
@@ -190,9 +203,9 @@ class Grant:
 
     grant_id: str
     actor: ActorId = attrs.field(converter=_actor_id)
-    action: Action = attrs.field(converter=Action)
+    action: Action = attrs.field(converter=_action)
     unit: UnitId = attrs.field(converter=UnitId)
-    scope: Scope = attrs.field(default=Scope.SUBTREE, converter=Scope)
+    scope: Scope = attrs.field(default=Scope.SUBTREE, converter=_scope)
     categories: frozenset[str] | None = attrs.field(default=None, converter=_categories)
     valid_from: datetime | None = None
     valid_until: datetime | None = None

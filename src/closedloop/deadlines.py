@@ -42,7 +42,7 @@ from typing import Any, NamedTuple
 
 import attrs
 
-from closedloop._checks import aware
+from closedloop._checks import aware, member
 from closedloop._enums import FastEnum
 from closedloop.errors import ConfigurationError, DeadlineClockError
 from closedloop.workdays import WorkCalendar
@@ -99,6 +99,10 @@ class LimitUnit(FastEnum):
         return calendar.workdays_between(start, end)
 
 
+def _limit_unit(value: object) -> LimitUnit:
+    return member(LimitUnit, value, "limit unit")
+
+
 def _non_negative(_instance: object, attribute: attrs.Attribute[int], value: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise ConfigurationError(f"{attribute.name} must be a whole number >= 0, got {value!r}")
@@ -111,7 +115,7 @@ class TimeLimit:
     Build with the class methods, e.g. ``TimeLimit.working_days(3)``.
     """
 
-    unit: LimitUnit = attrs.field(converter=LimitUnit)
+    unit: LimitUnit = attrs.field(converter=_limit_unit)
     amount: int = attrs.field(default=0, validator=_non_negative)
     cutoff: time | None = attrs.field(default=None)
 

@@ -48,7 +48,7 @@ from typing import Any, Final, Protocol, TypeAlias, TypeVar
 import attrs
 import networkx as nx  # type: ignore[import-untyped,unused-ignore]
 
-from closedloop._checks import aware
+from closedloop._checks import aware, member
 from closedloop.errors import (
     ConfigurationError,
     NaiveDatetimeError,
@@ -215,13 +215,7 @@ class DepartmentKind(enum.Enum):
 
 
 def _kind(value: object) -> DepartmentKind:
-    if isinstance(value, DepartmentKind):
-        return value
-    try:
-        return DepartmentKind(value)
-    except ValueError:
-        kinds = ", ".join(k.value for k in DepartmentKind)
-        raise ConfigurationError(f"unknown department kind {value!r} (one of {kinds})") from None
+    return member(DepartmentKind, value, "department kind")
 
 
 def _validate_text(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -1043,13 +1037,7 @@ def _validate_record(instance: HandlingRecord) -> None:
 
 
 def _role(value: object) -> HandlingRole:
-    if isinstance(value, HandlingRole):
-        return value
-    try:
-        return HandlingRole(value)
-    except ValueError:
-        roles = ", ".join(r.value for r in HandlingRole)
-        raise ConfigurationError(f"unknown handling role {value!r} (one of {roles})") from None
+    return member(HandlingRole, value, "handling role")
 
 
 def _record_instant(value: object) -> datetime:

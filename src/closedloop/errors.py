@@ -30,8 +30,8 @@ The tree::
     ├── UnknownActorError (LookupError)        no actor with that id
     ├── IssueError
     │   ├── IssueNotFoundError (LookupError)   no issue with that id
-    │   ├── IssueExistsError (ValueError)      an issue with that id is already registered
     │   ├── TransitionError (ValueError)       a command the issue's status does not allow
+    │   │   └── IssueExistsError               an issue with that id is already registered
     │   ├── CommandError (ValueError)          a command with bad arguments
     │   └── InvariantError (AssertionError)    an issue state that breaks a lifecycle rule
     └── StoreError
@@ -245,10 +245,6 @@ class IssueNotFoundError(IssueError, LookupError):
     """No issue has the given id."""
 
 
-class IssueExistsError(IssueError, ValueError):
-    """An issue with that id is already registered."""
-
-
 class TransitionError(IssueError, ValueError):
     """A command that the issue's current status does not allow.
 
@@ -279,6 +275,10 @@ class TransitionError(IssueError, ValueError):
             f"cannot {action} issue {issue_id!r} {state}{why}; "
             f"allowed: {', '.join(allowed) if allowed else 'nothing (terminal)'}"
         )
+
+
+class IssueExistsError(TransitionError):
+    """Registering an id that is already registered (a transition that is never allowed)."""
 
 
 class CommandError(IssueError, ValueError):

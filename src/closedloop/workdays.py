@@ -512,6 +512,11 @@ class WorkCalendar:
                 raise ConfigurationError(
                     f"calendar {self.name!r}: provisional mode needs a coverage range"
                 )
+        elif self.provisional_until is not None:
+            raise ConfigurationError(
+                f"calendar {self.name!r}: provisional_until only applies with "
+                "unannounced='provisional'"
+            )
         zone = _zone(self.timezone)
         object.__setattr__(self, "_zone", zone)
         lo_year, hi_year, est_from_year = self._table_years()

@@ -31,6 +31,7 @@ from closedloop.access import Action, Actor, ActorKind, Authorizer, Target
 from closedloop.deadlines import DeadlinePolicy, Difficulty, due
 from closedloop.errors import (
     CommandError,
+    IssueExistsError,
     NaiveDatetimeError,
     NotOneLevelDownError,
     PermissionDeniedError,
@@ -410,7 +411,7 @@ def _deadline_after(state: IssueState, ctx: Context, extra: int) -> tuple[dateti
 
 def _register(command: RegisterIssue, state: IssueState | None, ctx: Context) -> list[IssueEvent]:
     if state is not None:
-        raise TransitionError(
+        raise IssueExistsError(
             command.issue_id,
             state.status.value,
             "register",
