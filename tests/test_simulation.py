@@ -772,3 +772,14 @@ def test_the_simulations_working_clock_agrees_with_the_calendar(
     assert clock.add(minutes, days) == pytest.approx(
         (expected - start).total_seconds() / 60, abs=1e-6
     )
+
+
+def test_numpy_whole_numbers_reach_the_domain_as_ints() -> None:
+    np = pytest.importorskip("numpy")
+    knobs = Knobs(task_force_threshold=np.int64(3), supervision_after_days=np.int16(2))
+    policy = DownwardMeetings(max_attendees=np.int64(5), knobs=knobs)
+    assert type(policy.max_attendees) is int
+    assert type(knobs.task_force_threshold) is int
+    assert type(knobs.supervision_after_days) is int
+    scenario = short().with_changes(end=date(2019, 6, 30))
+    assert simulate(scenario, policy, seed=1).arrived > 0

@@ -24,7 +24,7 @@ import attrs
 from closedloop.deadlines import DeadlinePolicy
 from closedloop.errors import ConfigurationError
 from closedloop.meetings import Cadence, HolidayRule, OffDays, WeeklyCadence
-from closedloop.simulation.scenario import flag, positive, probability, whole
+from closedloop.simulation.scenario import flag, integral, positive, probability, whole
 
 __all__ = ["Baseline", "DownwardMeetings", "Knobs", "Policy"]
 
@@ -80,15 +80,17 @@ class Knobs:
         default=None, validator=_instance_of(DeadlinePolicy, optional=True)
     )
     supervision: float = attrs.field(default=0.8, validator=probability)
-    supervision_after_days: int = attrs.field(default=2, validator=whole(0))
+    supervision_after_days: int = attrs.field(default=2, converter=integral, validator=whole(0))
     supervision_speedup: float = attrs.field(default=0.5, validator=probability)
     accountability: float = attrs.field(default=0.3, validator=probability)
     sanction_share: float = attrs.field(default=23 / 53, validator=probability)
     deterrence: float = attrs.field(default=0.0, validator=probability)
     task_force_threshold: int | None = attrs.field(
-        default=None, validator=whole(2, optional=True, none_means="no task forces")
+        default=None,
+        converter=integral,
+        validator=whole(2, optional=True, none_means="no task forces"),
     )
-    task_force_window_days: int = attrs.field(default=20, validator=whole(1))
+    task_force_window_days: int = attrs.field(default=20, converter=integral, validator=whole(1))
     task_force_speedup: float = attrs.field(default=0.3, validator=probability)
 
 
@@ -110,7 +112,7 @@ class Baseline:
 
     knobs: Knobs = attrs.field(factory=Knobs, validator=_instance_of(Knobs))
     max_rounds: int | None = attrs.field(
-        default=4, validator=whole(1, optional=True, none_means="no limit")
+        default=4, converter=integral, validator=whole(1, optional=True, none_means="no limit")
     )
     name: str = attrs.field(default="baseline", kw_only=True, validator=_label)
 
@@ -155,12 +157,12 @@ class DownwardMeetings:
     city_cadence: Cadence | None = attrs.field(
         default=None, validator=_instance_of(Cadence, optional=True)
     )
-    city_rounds_per_month: int = attrs.field(default=1, validator=whole(1))
+    city_rounds_per_month: int = attrs.field(default=1, converter=integral, validator=whole(1))
     max_agenda: int | None = attrs.field(
-        default=12, validator=whole(1, optional=True, none_means="no limit")
+        default=12, converter=integral, validator=whole(1, optional=True, none_means="no limit")
     )
     max_attendees: int | None = attrs.field(
-        default=None, validator=whole(1, optional=True, none_means="no limit")
+        default=None, converter=integral, validator=whole(1, optional=True, none_means="no limit")
     )
     buck_passing_factor: float = attrs.field(default=0.2, validator=probability)
     handling_factor: float = attrs.field(default=0.8, validator=positive)

@@ -77,6 +77,12 @@ def non_negative(_instance: object, attribute: Any, value: float) -> None:
         raise _refuse(attribute.name, value, "a finite number >= 0")
 
 
+def integral(value: Any) -> Any:
+    """attrs converter: a numpy integer becomes an ``int`` (the domain takes plain ints);
+    anything else is left for the validator to judge."""
+    return int(value) if type(value) is not int and _is_whole(value) else value
+
+
 def whole(minimum: int, *, optional: bool = False, none_means: str = "") -> Any:
     """attrs validator: a whole number >= ``minimum`` (or None, when ``optional``)."""
     allowed = f"a whole number >= {minimum}" + (f" or None ({none_means})" if optional else "")
@@ -226,7 +232,7 @@ class HandlingModel:
 
     mean_days: Mapping[Difficulty, float] = attrs.field(converter=_mean_days)
     shape: float = attrs.field(default=2.0, validator=positive)
-    capacity: int = attrs.field(default=4, validator=whole(1))
+    capacity: int = attrs.field(default=4, converter=integral, validator=whole(1))
     per_extra_department: float = attrs.field(default=1.15, validator=positive)
     co_share: float = attrs.field(default=0.5, validator=positive)
     reopened_factor: float = attrs.field(default=0.6, validator=positive)
