@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -429,3 +430,42 @@ def test_an_unknown_issue_is_not_found_whatever_the_command() -> None:
     for call in calls:
         with pytest.raises(cl.IssueNotFoundError, match="'nope'"):
             call()
+
+
+def test_a_meeting_racing_another_writer_records_nothing() -> None:
+    class RacedStore(cl.MemoryEventStore):
+        """Another writer touches an agenda issue just before the meeting is stored."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.rival: cl.ClosedLoop | None = None
+
+        def append_many(self, batches: Any) -> list[cl.AppendResult]:
+            batches = list(batches)
+            if self.rival is not None and len(batches) > 1:
+                rival, self.rival = self.rival, None
+                issue = batches[1][0]
+                rival.escalate(rival_leader, issue, reason="someone else got there first")
+            return super().append_many(batches)
+
+    store = RacedStore()
+    service = cl.ClosedLoop(
+        hierarchy=YIWU,
+        store=store,
+        departments=yiwu_departments(),
+        matrix=yiwu_responsibility_matrix(),
+        clock=cl.FixedClock(at(2025, 3, 3, 9)),
+    )
+    rival_leader = cl.Actor("fotang-leader", cl.ActorKind.OFFICIAL, unit=FOTANG)
+    village = YIWU.children(FOTANG)[0].id
+    (problem,) = service.register(
+        rival_leader, unit=village, category="enterprise_finance", difficulty="complex", title="x"
+    )
+    service.escalate(rival_leader, problem.issue_id, reason="needs the town")
+    store.rival = cl.ClosedLoop(hierarchy=YIWU, store=store, clock=cl.FixedClock(at(2025, 3, 3, 9)))
+    before = store.read_stream(problem.issue_id)
+    with pytest.raises(cl.ConcurrencyError):
+        service.hold_meeting(rival_leader, host=village)
+    after = store.read_stream(problem.issue_id)
+    assert [type(e).__name__ for e in after[len(before) :]] == ["IssueEscalated"]
+    assert not [r for r in store.read_all() if type(r.event).__name__ == "MeetingHeld"]

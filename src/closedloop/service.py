@@ -77,7 +77,7 @@ from closedloop.meetings import (
 )
 from closedloop.meetings import hold_meeting as decide_meeting
 from closedloop.metrics import Metrics, compute_metrics
-from closedloop.store.base import AppendResult, EventStore, ExpectedVersion
+from closedloop.store.base import AppendResult, Batch, EventStore, ExpectedVersion
 from closedloop.store.memory import MemoryEventStore
 from closedloop.store.projections import IssueProjection, OverdueIssue
 from closedloop.workdays import WorkCalendar
@@ -96,6 +96,11 @@ class Clock(Protocol):
     def now(self) -> datetime:
         """The current instant (aware)."""
         ...
+
+
+def _with_hint(error: PermissionDeniedError, hint: str) -> PermissionDeniedError:
+    """The same refusal, with what to do about it."""
+    return PermissionDeniedError(error.actor, error.action, f"{error.reason}; {hint}")
 
 
 class SystemClock:
@@ -521,7 +526,7 @@ class ClosedLoop:
         due = [
             state.issue_id
             for state in self._projection.open_issues()
-            if state.is_overdue(when) and state.missed_due_at != state.due_at
+            if state.has_unrecorded_breach(when)
         ]
         observer = self._actor(actor)
         if observer is SYSTEM_ACTOR:
@@ -533,10 +538,9 @@ class ClosedLoop:
             except PermissionDeniedError as error:
                 if observer.kind is not ActorKind.SYSTEM:
                     raise
-                raise PermissionDeniedError(
-                    error.actor,
-                    error.action,
-                    f"{error.reason}; grant the observer OBSERVE over the hierarchy, e.g. "
+                raise _with_hint(
+                    error,
+                    "grant the observer OBSERVE over the hierarchy, e.g. "
                     "AccessPolicy.standard_grants(SYSTEM_ACTOR, scope_unit=<root unit>)",
                 ) from None
         return events
@@ -602,10 +606,10 @@ class ClosedLoop:
         agenda defaults to the host's demand list; the attendees to the attendee
         planner's choice for it (with ``must_bring`` and ``max_attendees``); the
         decisions to assigning every covered problem to the departments seated for it.
-        Every implied lifecycle command is first checked against the current states;
-        only when all pass is the meeting recorded and are the commands executed, so a
-        refusal leaves nothing half-done. With ``accept_on_site`` the lead departments,
-        who were at the table, accept their assignments at once.
+        Every implied lifecycle command is decided in turn against the current states,
+        and the meeting and all the events are stored in one atomic append: a refusal,
+        or a concurrent writer, leaves nothing half-done. With ``accept_on_site`` the
+        lead departments, who were at the table, accept their assignments at once.
 
         Returns the ``MeetingHeld`` event and the issue events the decisions produced.
         """
@@ -646,23 +650,27 @@ class ClosedLoop:
             if accept_on_site and isinstance(item.command, AssignIssue):
                 lead = item.command.lead
                 steps.append((AcceptAssignment(item.command.issue_id), self._staff(lead)))
+        self._catch_up()
         try:
-            self._dry_run(steps, when)
+            decided = self._decide_all(steps, when)
         except PermissionDeniedError as error:
             stand_ins = {by.id for _, by in steps if by is not who and by.id not in self._actors}
             if error.actor not in stand_ins:
                 raise
-            raise PermissionDeniedError(
-                error.actor,
-                error.action,
-                f"{error.reason}; no actor of that department is registered with the service "
-                "(add one with add_actors, or pass accept_on_site=False)",
+            raise _with_hint(
+                error,
+                "no actor of that department is registered with the service (add one with "
+                "add_actors, or pass accept_on_site=False)",
             ) from None
-        self.record([outcome.event])
-        events: list[IssueEvent] = []
-        for command, by in steps:
-            events.extend(self.execute(command, by, at=when))
-        return outcome.event, events
+        versions, events = decided
+        meeting = outcome.event
+        batches: list[Batch] = [(meeting.stream_id, [meeting], meeting.version - 1)]
+        for issue_id, version in versions.items():
+            stream = [e for e in events if e.issue_id == issue_id]
+            batches.append((issue_id, stream, version or ExpectedVersion.NO_STREAM))
+        self.store.append_many(batches)
+        self._catch_up()
+        return meeting, events
 
     def _staff(self, department: str) -> Actor:
         """The actor who acts for ``department`` at a meeting (a known one if any)."""
@@ -682,14 +690,28 @@ class ClosedLoop:
             department=department,
         )
 
-    def _dry_run(self, steps: Sequence[tuple[Command, Actor]], when: datetime) -> None:
-        """Decide every step against provisional states, changing nothing."""
+    def _decide_all(
+        self, steps: Sequence[tuple[Command, Actor]], when: datetime
+    ) -> tuple[dict[str, int], list[IssueEvent]]:
+        """Decide every step in turn against provisional states, storing nothing.
+
+        Returns each issue's version before the steps, and the events in step order.
+        """
+        versions: dict[str, int] = {}
         states: dict[str, IssueState | None] = {}
+        events: list[IssueEvent] = []
         for command, by in steps:
-            state = states.get(command.issue_id, self._projection.get(command.issue_id))
+            issue_id = command.issue_id
+            if issue_id not in states:
+                states[issue_id] = self._projection.get(issue_id)
+                current = states[issue_id]
+                versions[issue_id] = current.version if current is not None else 0
+            state = states[issue_id]
             for event in decide(command, state, self._context(by, when)):
                 state = evolve(state, event)
-            states[command.issue_id] = state
+                events.append(event)
+            states[issue_id] = state
+        return versions, events
 
     # -- queries ----------------------------------------------------------------------
 

@@ -784,7 +784,7 @@ def _withdraw(command: WithdrawIssue, state: IssueState, ctx: Context) -> list[I
 
 def _observe(command: ObserveDeadline, state: IssueState, ctx: Context) -> list[IssueEvent]:
     _authorize(ctx, Action.OBSERVE, state)
-    if not state.is_overdue(ctx.at) or state.missed_due_at == state.due_at:
+    if not state.has_unrecorded_breach(ctx.at):
         return []
     assert state.due_at is not None
     assert state.lead is not None

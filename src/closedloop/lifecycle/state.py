@@ -167,6 +167,11 @@ class IssueState(NamedTuple):
             and at > self.due_at
         )
 
+    def has_unrecorded_breach(self, at: datetime) -> bool:
+        """Whether a running deadline is breached at ``at`` and no ``DeadlineMissed``
+        records that deadline yet (what observing the deadline would record)."""
+        return self.is_overdue(at) and self.missed_due_at != self.due_at
+
 
 _FIELDS: Final = IssueState._fields
 _I = {name: index for index, name in enumerate(_FIELDS)}
