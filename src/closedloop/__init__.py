@@ -17,6 +17,7 @@ from closedloop.access import (
     TargetLike,
     Unrestricted,
     domain_refusal,
+    require_permission,
 )
 from closedloop.china import (
     china_calendar,
@@ -742,6 +743,7 @@ __all__ = [
     "replay_task_force",
     "replay_whistle",
     "report_to_whistle",
+    "require_permission",
     "response_times",
     "rotation",
     "run_sweep",

@@ -57,6 +57,7 @@ __all__ = [
     "TargetLike",
     "Unrestricted",
     "domain_refusal",
+    "require_permission",
 ]
 
 
@@ -334,6 +335,20 @@ class Unrestricted:
         return decision
 
 
+def require_permission(
+    access: Authorizer, actor: Actor, action: Action, target: TargetLike, at: datetime
+) -> Decision:
+    """``access``'s decision on the action; a refusal raises instead.
+
+    Raises:
+        PermissionDeniedError: naming the actor, the action and the reason.
+    """
+    decision = access.authorize(actor, action, target, at)
+    if not decision.allowed:
+        raise PermissionDeniedError(decision.actor, action.value, decision.reason)
+    return decision
+
+
 def domain_refusal(
     actor: Actor, action: Action, target: TargetLike, hierarchy: Hierarchy | None
 ) -> str | None:
@@ -558,10 +573,7 @@ class AccessPolicy:
 
     def require(self, actor: Actor, action: Action, target: TargetLike, at: datetime) -> Decision:
         """Like :meth:`authorize`, but raise :class:`PermissionDeniedError` on a refusal."""
-        decision = self.authorize(actor, action, target, at)
-        if not decision.allowed:
-            raise PermissionDeniedError(decision.actor, decision.action.value, decision.reason)
-        return decision
+        return require_permission(self, actor, action, target, at)
 
     # -- convenience ----------------------------------------------------------------
 

@@ -43,6 +43,7 @@ from typing import Any, Final
 
 import attrs
 
+from closedloop._checks import member
 from closedloop.deadlines import Difficulty
 from closedloop.errors import CommandError, ConfigurationError, TransitionError
 from closedloop.ids import EventId, IssueId
@@ -172,13 +173,7 @@ class Scale:
 def _kinds(value: Iterable[Any]) -> frozenset[EvaluatorKind]:
     if isinstance(value, str | EvaluatorKind):
         value = (value,)
-    try:
-        return frozenset(EvaluatorKind(v) for v in value)
-    except ValueError:
-        allowed = ", ".join(k.value for k in EvaluatorKind)
-        raise ConfigurationError(
-            f"unknown evaluator kind in {value!r}; allowed: {allowed}"
-        ) from None
+    return frozenset(member(EvaluatorKind, v, "evaluator kind") for v in value)
 
 
 def _sorted_kinds(kinds: Iterable[EvaluatorKind]) -> tuple[EvaluatorKind, ...]:

@@ -54,14 +54,13 @@ from typing import Any, ClassVar, Final, NamedTuple, Protocol
 import attrs
 
 from closedloop._checks import aware, member
-from closedloop.access import Action, Actor, Authorizer, Target
+from closedloop.access import Action, Actor, Authorizer, Target, require_permission
 from closedloop.deadlines import TimeLimit, due
 from closedloop.departments import HandlingRecord, HandlingRole, buck_passing
 from closedloop.errors import (
     CommandError,
     ConfigurationError,
     InvariantError,
-    PermissionDeniedError,
     TransitionError,
 )
 from closedloop.eventlog import Recorded
@@ -650,9 +649,7 @@ class SupervisionContext(NamedTuple):
 
 
 def _authorize(ctx: SupervisionContext, action: Action, target: Target) -> None:
-    decision = ctx.access.authorize(ctx.actor, action, target, ctx.at)
-    if not decision.allowed:
-        raise PermissionDeniedError(decision.actor, action.value, decision.reason)
+    require_permission(ctx.access, ctx.actor, action, target, ctx.at)
 
 
 def _department_target(

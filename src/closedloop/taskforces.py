@@ -41,17 +41,16 @@ from typing import Any, ClassVar, Final, NamedTuple
 
 import attrs
 
-from closedloop.access import Action, Actor, Authorizer, Target
+from closedloop._checks import aware
+from closedloop.access import Action, Actor, Authorizer, Target, require_permission
 from closedloop.errors import (
     CommandError,
     ConfigurationError,
     InvariantError,
-    NaiveDatetimeError,
-    PermissionDeniedError,
 )
 from closedloop.ids import ActorId, DepartmentId, EventId, IssueId, TaskForceId, UnitId
 from closedloop.lifecycle.state import IssueState, Status
-from closedloop.supervision import Fact
+from closedloop.supervision import Fact, _explain, _facts
 
 __all__ = [
     "CloseTaskForce",
@@ -78,10 +77,6 @@ __all__ = [
     "title_similarity",
     "title_tokens",
 ]
-
-
-def _facts(value: Iterable[Any]) -> tuple[Fact, ...]:
-    return tuple(Fact(str(n), "-" if v is None else str(v)) for n, v in value)
 
 
 def _ids(value: Iterable[str]) -> tuple[str, ...]:
@@ -440,9 +435,7 @@ def decide_task_force(
         PermissionDeniedError: the actor may not manage task forces in the unit.
         NaiveDatetimeError: the decision time has no time zone.
     """
-    at = context.at
-    if not isinstance(at, datetime) or at.utcoffset() is None:
-        raise NaiveDatetimeError(f"the decision time {at!r} has no time zone")
+    at = aware(context.at, "the decision time")
     tf = command.task_force_id
     if isinstance(command, CreateTaskForce):
         if state is not None:
@@ -552,9 +545,7 @@ def decide_task_force(
 
 
 def _authorize(context: TaskForceContext, target: Target) -> None:
-    decision = context.access.authorize(context.actor, Action.MANAGE_TASK_FORCE, target, context.at)
-    if not decision.allowed:
-        raise PermissionDeniedError(decision.actor, Action.MANAGE_TASK_FORCE.value, decision.reason)
+    require_permission(context.access, context.actor, Action.MANAGE_TASK_FORCE, target, context.at)
 
 
 # -- detection --------------------------------------------------------------------------------
@@ -632,8 +623,7 @@ class TaskForceProposal:
 
     def explain(self) -> str:
         """The rule, the reason and every fact, in one line."""
-        listed = ", ".join(f"{f.name}={f.value}" for f in self.facts)
-        return f"{self.rule}: {self.reason} [{listed}]"
+        return _explain(self.rule, self.reason, self.facts)
 
     def create(
         self,
@@ -692,8 +682,7 @@ class CommonProblemRule:
         Issues in ``linked`` (already in a task force) are left out. Proposals are
         sorted by category, then by their first issue id.
         """
-        if at.utcoffset() is None:
-            raise NaiveDatetimeError(f"the detection instant {at.isoformat()} has no time zone")
+        aware(at, "the detection instant")
         start = at - self.window
         skip = set(linked)
         by_category: dict[str, list[IssueState]] = {}

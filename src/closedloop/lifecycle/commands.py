@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, NamedTuple, Protocol
 import attrs
 
 from closedloop._checks import member
-from closedloop.access import Action, Actor, ActorKind, Authorizer, Target
+from closedloop.access import Action, Actor, ActorKind, Authorizer, Target, require_permission
 from closedloop.deadlines import DeadlinePolicy, Difficulty, due
 from closedloop.errors import (
     CommandError,
@@ -385,9 +385,7 @@ def allowed_actions(status: Status | None) -> tuple[str, ...]:
 
 
 def _authorize(ctx: Context, action: Action, target: Any) -> None:
-    decision = ctx.access.authorize(ctx.actor, action, target, ctx.at)
-    if not decision.allowed:
-        raise PermissionDeniedError(decision.actor, action.value, decision.reason)
+    require_permission(ctx.access, ctx.actor, action, target, ctx.at)
 
 
 def _check_department(ctx: Context, issue_id: str, department: str, role: str) -> None:

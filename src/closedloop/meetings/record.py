@@ -44,11 +44,11 @@ from typing import NamedTuple, Protocol
 
 import attrs
 
-from closedloop.access import Action, Actor, Authorizer, Target
+from closedloop._checks import aware
+from closedloop.access import Action, Actor, Authorizer, Target, require_permission
 from closedloop.errors import (
     CommandError,
     InvariantError,
-    NaiveDatetimeError,
     NotOneLevelDownError,
     PermissionDeniedError,
 )
@@ -252,20 +252,13 @@ class MeetingContext(NamedTuple):
 
 
 def _check_at(context: MeetingContext) -> datetime:
-    at = context.at
-    if not isinstance(at, datetime):
-        raise CommandError(f"the decision time must be an aware datetime, got {at!r}")
-    if at.utcoffset() is None:
-        raise NaiveDatetimeError(f"the decision time {at.isoformat()} has no time zone")
-    return at
+    return aware(context.at, "the decision time")
 
 
 def _authorize(context: MeetingContext, action: Action, unit: UnitId) -> None:
     if context.access is None:
         return
-    decision = context.access.authorize(context.actor, action, Target(unit), context.at)
-    if not decision.allowed:
-        raise PermissionDeniedError(decision.actor, action.value, decision.reason)
+    require_permission(context.access, context.actor, action, Target(unit), context.at)
 
 
 def _convener_unit(context: MeetingContext, given: str | None) -> UnitId:
