@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from closedloop.errors import ClosedLoopError, ConfigurationError, NaiveDatetimeError
 
-__all__ = ["aware", "member"]
+__all__ = ["aware", "member", "utf8_text"]
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -48,3 +48,14 @@ def member(
     except ValueError:
         allowed = ", ".join(str(m.value) for m in kind)
         raise error(f"unknown {what} {value!r}; allowed: {allowed}") from None
+
+
+def utf8_text(text: str) -> bool:
+    """Whether ``text`` can be written as UTF-8 (it holds no lone surrogate)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

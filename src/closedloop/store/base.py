@@ -43,6 +43,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import NamedTuple, Self, TypeAlias
 
+from closedloop._checks import utf8_text
 from closedloop.errors import (
     ConcurrencyError,
     ConfigurationError,
@@ -206,7 +207,7 @@ def check_events(
             are not consecutive positive ints, event ids that are not unique non-empty
             strings, or an expected version that the events' own versions contradict.
     """
-    if type(stream_id) is not str or not stream_id or not _valid_text(stream_id):
+    if type(stream_id) is not str or not stream_id or not utf8_text(stream_id):
         raise ConfigurationError(
             f"a stream id must be a non-empty string of valid Unicode text, got {stream_id!r}"
         )
@@ -303,7 +304,7 @@ def check_batches(
 
 def check_reading(stream_id: object, after_version: object) -> None:
     """Refuse a stream id that is not a string (of valid Unicode) or a bad ``after_version``."""
-    if type(stream_id) is not str or not _valid_text(stream_id):
+    if type(stream_id) is not str or not utf8_text(stream_id):
         raise ConfigurationError(
             f"a stream id must be a string of valid Unicode text, got {stream_id!r}"
         )
@@ -331,33 +332,38 @@ def expectation_holds(expected: int | ExpectedVersion, current: int) -> bool:
 
 
 def conflict(
-    stream_id: str, expected: int | ExpectedVersion, first: int, current: int
-) -> ConcurrencyError:
+    stream_id: str,
+    expected: int | ExpectedVersion,
+    first: int,
+    current: int,
+    events: Sequence[StreamEvent] = (),
+    stored: Callable[[str], StreamEvent | None] | None = None,
+) -> ConcurrencyError | DuplicateEventError:
     """The error for events that do not fit the stream as it is.
 
-    ``expected`` is reported as given when it is the reason; when the mode allowed the
-    stream's state but the events start elsewhere, what they imply (``first - 1``) is.
-    Call :func:`check_reused_ids` first: an event id stored with another event is the
-    reason to report then, not the versions.
+    An event id the store holds (``stored(event_id)``) with another event is the reason
+    to report, whatever the versions. Otherwise ``expected`` is reported as given when
+    it is the reason; when the mode allowed the stream's state but the events start
+    elsewhere, what they imply (``first - 1``) is.
     """
+    if stored is not None:
+        reused = reused_id_among(stream_id, events, stored)
+        if reused is not None:
+            return reused
     if expectation_holds(expected, current):
         return ConcurrencyError(stream_id, first - 1, current)
     return ConcurrencyError(stream_id, expected, current)
 
 
-def check_reused_ids(
+def reused_id_among(
     stream_id: str,
     events: Sequence[StreamEvent],
     stored: Callable[[str], StreamEvent | None],
-) -> None:
-    """Refuse events whose ``event_id`` is stored with a different event.
+) -> DuplicateEventError | None:
+    """The error for the first event whose ``event_id`` is stored with a different event.
 
     ``stored(event_id)`` is the stored event with that id, or None. An event stored
     identically (same stream, version and values) is a retry and passes.
-
-    Raises:
-        DuplicateEventError: for the first event whose id the store holds with another
-            event; the message names the id, where it is stored and ``stream_id``.
     """
     for event in events:
         found = stored(event.event_id)
@@ -365,7 +371,8 @@ def check_reused_ids(
             continue
         if found.stream_id == stream_id and found.version == event.version and found == event:
             continue
-        raise reused_id(stream_id, event, found)
+        return reused_id(stream_id, event, found)
+    return None
 
 
 def reused_id(stream_id: str, event: StreamEvent, stored: StreamEvent) -> DuplicateEventError:
@@ -390,14 +397,3 @@ def reused_id(stream_id: str, event: StreamEvent, stored: StreamEvent) -> Duplic
         stored_stream_id=stored.stream_id,
         stored_version=stored.version,
     )
-
-
-def _valid_text(text: str) -> bool:
-    """Whether ``text`` can be written as UTF-8 (it holds no lone surrogate)."""
-    if text.isascii():
-        return True
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True

@@ -63,6 +63,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
+from closedloop._checks import utf8_text
 from closedloop.errors import ConfigurationError, DecodeError
 
 __all__ = ["EventCodec", "default_codec"]
@@ -385,7 +386,7 @@ class _Enum(_Conv):
         self.label = f"one of {', '.join(repr(x) for x in values[:8])}"
         self.to_text = {m: json.dumps(m.value, ensure_ascii=False) for m in cls}
         for text in self.to_text.values():
-            if not _valid_unicode(text):
+            if not utf8_text(text):
                 raise TypeError(f"enum {cls.__name__} has a value that is not valid Unicode")
         self.from_value = {m.value: m for m in cls}
 
@@ -506,17 +507,6 @@ class _Nested(_Conv):
         cls = g.const(self.plan.cls, "cls")
         check = g.const(self.plan.check(), "nested")
         return [f"if {v}.__class__ is not {cls}: raise _Bad", f"{check}({v})"]
-
-
-def _valid_unicode(text: str) -> bool:
-    """Whether ``text`` can be written as UTF-8 (it holds no lone surrogate)."""
-    if text.isascii():
-        return True
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _plural(label: str) -> str:
@@ -843,7 +833,7 @@ class _Plan:
                     f"cannot encode {self.kind}: field {f.name!r} must be {f.conv.label}, "
                     f"got {_describe(value)}"
                 )
-            if not _valid_unicode(text):
+            if not utf8_text(text):
                 surrogate = next(c for c in text if "\ud800" <= c <= "\udfff")
                 return ConfigurationError(
                     f"cannot encode {self.kind}: field {f.name!r} holds a lone surrogate "
@@ -1016,7 +1006,7 @@ class EventCodec:
         if not isinstance(klass, type) or not attrs.has(klass):
             raise ConfigurationError(f"only attrs classes can be registered, not {cls!r}")
         kind = cls.__dict__.get("KIND")
-        if not isinstance(kind, str) or not kind or not _valid_unicode(kind):
+        if not isinstance(kind, str) or not kind or not utf8_text(kind):
             raise ConfigurationError(
                 f"{cls.__name__} must declare its own KIND (a non-empty string of valid "
                 f"Unicode text) to be registered"

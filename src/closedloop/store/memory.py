@@ -32,7 +32,6 @@ from closedloop.store.base import (
     check_events,
     check_paging,
     check_reading,
-    check_reused_ids,
     closed_error,
     conflict,
     expectation_holds,
@@ -179,19 +178,16 @@ class MemoryEventStore(EventStore):
                 stream[e.version - 1].event_id != e.event_id or stream[e.version - 1] != e
                 for e in events
             ):
-                check_reused_ids(stream_id, events, self._stored)
-                raise conflict(stream_id, expected, first, current)
+                raise conflict(stream_id, expected, first, current, events, self._stored)
             return AppendResult(
                 stream_id, last, ids[events[0].event_id], ids[events[-1].event_id], True
             )
         if not expectation_holds(expected, current) or first != current + 1:
-            check_reused_ids(stream_id, events, self._stored)
-            raise conflict(stream_id, expected, first, current)
+            raise conflict(stream_id, expected, first, current, events, self._stored)
         for event in events:
             if event.event_id in ids:
-                # Stored elsewhere, since these versions are free: this raises.
-                check_reused_ids(stream_id, events, self._stored)
-                raise conflict(stream_id, expected, first, current)  # pragma: no cover
+                # These versions are free, so the stored id belongs to another event.
+                raise conflict(stream_id, expected, first, current, events, self._stored)
         return None
 
     def _write(

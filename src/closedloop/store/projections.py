@@ -110,11 +110,6 @@ class IssueProjection:
         self._states[event.issue_id] = after
         self._reindex(before, after)
 
-    def apply_all(self, events: Iterable[object]) -> None:
-        """Fold many events in order."""
-        for event in events:
-            self.apply(event)
-
     def evict(self, issue_id: str) -> None:
         """Forget a closed (archived or withdrawn) issue; the log still has it.
 
@@ -253,10 +248,6 @@ class IssueProjection:
         if by == "department":
             return {d: len(ids) for d, ids in self._by_department.items() if ids}
         raise ConfigurationError(f"backlog(by={by!r}): use 'status', 'unit' or 'department'")
-
-    def registered_ids(self) -> list[IssueId]:
-        """Every issue id, in the order the issues were first seen."""
-        return list(self._states)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, IssueProjection):

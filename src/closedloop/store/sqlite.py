@@ -46,8 +46,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Final
 
 from closedloop.errors import (
+    ConcurrencyError,
     ConfigurationError,
     DecodeError,
+    DuplicateEventError,
     StoreClosedError,
     StoreError,
 )
@@ -61,10 +63,10 @@ from closedloop.store.base import (
     check_batches,
     check_paging,
     check_reading,
-    check_reused_ids,
     closed_error,
     conflict,
     expectation_holds,
+    reused_id_among,
 )
 from closedloop.store.codec import EventCodec, RowDecoder, default_codec
 
@@ -383,11 +385,18 @@ class SQLiteEventStore(EventStore):
             found.update((row[0], event) for row, event in zip(rows, stored, strict=True))
         return found
 
-    def _refuse_reused_ids(
-        self, stream_id: str, events: Sequence[StreamEvent], before: int
-    ) -> None:
-        """ConfigurationError if an event's id is stored (up to ``before``) with another event."""
-        check_reused_ids(stream_id, events, self._stored_by_id(events, before).get)
+    def _conflict(
+        self,
+        stream_id: str,
+        expected: int | ExpectedVersion,
+        first: int,
+        current: int,
+        events: Sequence[StreamEvent],
+        before: int,
+    ) -> ConcurrencyError | DuplicateEventError:
+        """:func:`conflict`, looking ids up among the events stored up to ``before``."""
+        stored = self._stored_by_id(events, before).get
+        return conflict(stream_id, expected, first, current, events, stored)
 
     def _append_rows(
         self,
@@ -413,8 +422,7 @@ class SQLiteEventStore(EventStore):
                     )
                     continue
                 if not expectation_holds(expected, current) or first != current + 1:
-                    self._refuse_reused_ids(stream_id, events, before)
-                    raise conflict(stream_id, expected, first, current)
+                    raise self._conflict(stream_id, expected, first, current, events, before)
                 start = position + 1
                 for row in batch:
                     position += 1
@@ -423,8 +431,9 @@ class SQLiteEventStore(EventStore):
                     con.executemany(_INSERT, batch)
                 except sqlite3.IntegrityError as exc:
                     # The versions were free, so an event_id is already stored elsewhere.
-                    self._refuse_reused_ids(stream_id, events, before)
-                    raise self._failure("append", exc) from exc  # pragma: no cover
+                    stored = self._stored_by_id(events, before).get
+                    reused = reused_id_among(stream_id, events, stored)
+                    raise (reused or self._failure("append", exc)) from exc
                 versions[stream_id] = current = first + len(events) - 1
                 results.append(AppendResult(stream_id, current, start, position))
             con.execute("COMMIT")
@@ -455,8 +464,7 @@ class SQLiteEventStore(EventStore):
                 s.event_id == e.event_id and s == e for s, e in zip(stored, events, strict=True)
             ):
                 return AppendResult(stream_id, last, rows[0][1], rows[-1][1], True)
-        self._refuse_reused_ids(stream_id, events, before)
-        raise conflict(stream_id, expected, first, current)
+        raise self._conflict(stream_id, expected, first, current, events, before)
 
     # -- reading ----------------------------------------------------------------------
 
