@@ -477,7 +477,7 @@ def _assign(command: AssignIssue, state: IssueState, ctx: Context) -> list[Issue
     co_handlers = tuple(d for d in command.co_handlers if d != command.lead)
     _authorize(ctx, Action.ASSIGN, state)
     limit = ctx.policy.limit_for(state.difficulty)
-    deadline = ctx.policy.deadline(state.difficulty, ctx.at, ctx.calendar)
+    deadline = due(ctx.calendar, limit, ctx.at)
     return [
         IssueAssigned(
             event_id=ctx.new_event_id(),
@@ -718,7 +718,8 @@ def _reopen(command: ReopenIssue, state: IssueState, ctx: Context) -> list[Issue
     assert lead is not None
     _check_department(ctx, state.issue_id, lead, "lead")
     _authorize(ctx, Action.REOPEN, state)
-    deadline = ctx.policy.deadline(state.difficulty, ctx.at, ctx.calendar)
+    limit = ctx.policy.limit_for(state.difficulty)
+    deadline = due(ctx.calendar, limit, ctx.at)
     return [
         IssueReopened(
             event_id=ctx.new_event_id(),
@@ -728,7 +729,7 @@ def _reopen(command: ReopenIssue, state: IssueState, ctx: Context) -> list[Issue
             actor=ctx.actor.id,
             cycle=state.cycle + 1,
             lead=lead,
-            limit=ctx.policy.limit_for(state.difficulty),
+            limit=limit,
             due_at=deadline.due_at,
             due_date=deadline.due_date,
             policy=ctx.policy.label,

@@ -18,7 +18,7 @@ from closedloop.errors import IssueNotFoundError
 from closedloop.ids import IssueId
 from closedloop.lifecycle.commands import Command, Context, decide
 from closedloop.lifecycle.events import IssueEvent
-from closedloop.lifecycle.state import IssueState, check_invariants, evolve
+from closedloop.lifecycle.state import IssueState, check_invariants, evolve, replay
 
 __all__ = ["Issue"]
 
@@ -35,11 +35,9 @@ class Issue:
 
     @classmethod
     def from_events(cls, events: Iterable[IssueEvent]) -> Issue:
-        """Rebuild an issue from its stored events."""
-        state: IssueState | None = None
-        for event in events:
-            state = evolve(state, event)
-        return cls(state)
+        """Rebuild an issue from its stored events (none: an issue not yet registered)."""
+        stream = list(events)
+        return cls(replay(stream) if stream else None)
 
     @property
     def state(self) -> IssueState:
