@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from closedloop.errors import ClosedLoopError, ConfigurationError, NaiveDatetimeError
 
-__all__ = ["aware", "member", "utf8_text"]
+__all__ = ["aware", "member", "utf8_text", "whole", "whole_at_least"]
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -59,3 +59,25 @@ def utf8_text(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def whole(
+    value: object, what: str, minimum: int = 0, error: type[ClosedLoopError] = ConfigurationError
+) -> int:
+    """``value`` if it is a whole number (an ``int``, not a bool) of at least ``minimum``.
+
+    Raises:
+        ``error`` (ConfigurationError by default): naming ``what`` and the value.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise error(f"{what} must be a whole number >= {minimum}, got {value!r}")
+    return value
+
+
+def whole_at_least(minimum: int) -> Any:
+    """An attrs validator: the field is a whole number of at least ``minimum``."""
+
+    def check(_instance: object, attribute: Any, value: object) -> None:
+        whole(value, attribute.name, minimum)
+
+    return check

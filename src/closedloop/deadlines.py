@@ -42,7 +42,7 @@ from typing import Any, NamedTuple
 
 import attrs
 
-from closedloop._checks import aware, member
+from closedloop._checks import aware, member, whole_at_least
 from closedloop._enums import FastEnum
 from closedloop.errors import ConfigurationError, DeadlineClockError
 from closedloop.workdays import WorkCalendar
@@ -103,11 +103,6 @@ def _limit_unit(value: object) -> LimitUnit:
     return member(LimitUnit, value, "limit unit")
 
 
-def _non_negative(_instance: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ConfigurationError(f"{attribute.name} must be a whole number >= 0, got {value!r}")
-
-
 @attrs.frozen
 class TimeLimit:
     """How long a difficulty may take.
@@ -116,7 +111,7 @@ class TimeLimit:
     """
 
     unit: LimitUnit = attrs.field(converter=_limit_unit)
-    amount: int = attrs.field(default=0, validator=_non_negative)
+    amount: int = attrs.field(default=0, validator=whole_at_least(0))
     cutoff: time | None = attrs.field(default=None)
 
     def __attrs_post_init__(self) -> None:

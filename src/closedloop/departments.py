@@ -48,7 +48,7 @@ from typing import Any, Final, Protocol, TypeAlias, TypeVar
 import attrs
 import networkx as nx  # type: ignore[import-untyped,unused-ignore]
 
-from closedloop._checks import aware, member
+from closedloop._checks import aware, member, whole
 from closedloop.errors import (
     ConfigurationError,
     NaiveDatetimeError,
@@ -1554,8 +1554,7 @@ class CoordinationGraph:
         a path over frequent partners is short. A department with high betweenness is
         a broker: when it is slow, coordination between many others waits.
         """
-        if not isinstance(k, int) or isinstance(k, bool) or k < 0:
-            raise ConfigurationError(f"k must be a whole number >= 0, got {k!r}")
+        whole(k, "k")
         return self.centrality()[:k]
 
     def clusters(

@@ -53,7 +53,7 @@ from typing import Any, ClassVar, Final, NamedTuple, Protocol
 
 import attrs
 
-from closedloop._checks import aware, member
+from closedloop._checks import aware, member, whole_at_least
 from closedloop.access import Action, Actor, Authorizer, Target, require_permission
 from closedloop.deadlines import TimeLimit, due
 from closedloop.departments import HandlingRecord, HandlingRole, buck_passing
@@ -427,16 +427,6 @@ class SupervisionRule(Protocol):
         ...
 
 
-def _whole(_instance: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ConfigurationError(f"{attribute.name} must be a whole number >= 0, got {value!r}")
-
-
-def _positive(_instance: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigurationError(f"{attribute.name} must be a whole number >= 1, got {value!r}")
-
-
 def _name(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if not isinstance(value, str) or not value.strip():
         raise ConfigurationError(f"{attribute.name} must be a non-empty string, got {value!r}")
@@ -468,7 +458,7 @@ class OverdueRule:
     (their clock is stopped).
     """
 
-    min_working_days: int = attrs.field(default=1, validator=_whole)
+    min_working_days: int = attrs.field(default=1, validator=whole_at_least(0))
     name: str = attrs.field(default="overdue", validator=_name)
 
     def propose(
@@ -511,7 +501,7 @@ class HandoverRule:
     choose what counts.
     """
 
-    min_handovers: int = attrs.field(default=2, validator=_positive)
+    min_handovers: int = attrs.field(default=2, validator=whole_at_least(1))
     count_returns: bool = True
     count_transfers: bool = True
     name: str = attrs.field(default="handovers", validator=_name)
@@ -1058,7 +1048,7 @@ class UnmetOrdersRule:
     the order counts it. Cause: 执行不力 by default.
     """
 
-    min_orders: int = attrs.field(default=2, validator=_positive)
+    min_orders: int = attrs.field(default=2, validator=whole_at_least(1))
     cause: AccountabilityCause = attrs.field(
         default=AccountabilityCause.POOR_EXECUTION, converter=_cause
     )
@@ -1157,7 +1147,7 @@ class BuckPassingRule:
     of the pair that handed an issue over at least once.
     """
 
-    min_handovers: int = attrs.field(default=3, validator=_positive)
+    min_handovers: int = attrs.field(default=3, validator=whole_at_least(1))
     outcome: AccountabilityOutcome = attrs.field(
         default=AccountabilityOutcome.CIRCULATED_CRITICISM, converter=_outcome
     )
@@ -1227,7 +1217,7 @@ class RepeatedReopenRule:
     proposal: cause 敷衍应付 (perfunctory work) by default.
     """
 
-    min_rejected: int = attrs.field(default=2, validator=_positive)
+    min_rejected: int = attrs.field(default=2, validator=whole_at_least(1))
     cause: AccountabilityCause = attrs.field(
         default=AccountabilityCause.PERFUNCTORY, converter=_cause
     )

@@ -41,7 +41,7 @@ from typing import Any, ClassVar, Final, NamedTuple
 
 import attrs
 
-from closedloop._checks import aware
+from closedloop._checks import aware, whole_at_least
 from closedloop.access import Action, Actor, Authorizer, Target, require_permission
 from closedloop.errors import (
     CommandError,
@@ -592,11 +592,6 @@ def _threshold(_instance: object, attribute: attrs.Attribute[Any], value: float 
         raise ConfigurationError(f"{attribute.name} must lie in (0, 1] or be None, got {value!r}")
 
 
-def _min_units(_instance: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 2:
-        raise ConfigurationError(f"{attribute.name} must be a whole number >= 2, got {value!r}")
-
-
 @attrs.frozen
 class TaskForceProposal:
     """A common problem a rule found, to be taken on by a task force.
@@ -664,7 +659,7 @@ class CommonProblemRule:
         name: the rule's name in proposals.
     """
 
-    min_units: int = attrs.field(default=3, validator=_min_units)
+    min_units: int = attrs.field(default=3, validator=whole_at_least(2))
     window: timedelta = attrs.field(default=timedelta(days=30), validator=_window)
     similarity: float | None = attrs.field(default=None, validator=_threshold)
     include_resolved: bool = False

@@ -47,7 +47,7 @@ from typing import Any, Final, Protocol, runtime_checkable
 
 import attrs
 
-from closedloop._checks import member
+from closedloop._checks import member, whole, whole_at_least
 from closedloop.errors import ConfigurationError, NotOneLevelDownError
 from closedloop.hierarchy import Hierarchy
 from closedloop.ids import UnitId
@@ -311,11 +311,6 @@ class MonthlyCadence(_RuleMixin):
         return out
 
 
-def _every(_instance: object, _attribute: object, value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigurationError(f"every is a whole number of weeks >= 1, got {value!r}")
-
-
 def _anchor(value: object) -> date:
     return _check_day(value, "anchor")
 
@@ -335,7 +330,7 @@ class WeeklyCadence(_RuleMixin):
     """
 
     weekday: int = attrs.field(converter=parse_weekday)
-    every: int = attrs.field(default=1, validator=_every, kw_only=True)
+    every: int = attrs.field(default=1, validator=whole_at_least(1), kw_only=True)
     anchor: date = attrs.field(default=_DEFAULT_ANCHOR, converter=_anchor, kw_only=True)
     rule: HolidayRule = attrs.field(default=HolidayRule.NEXT_WORKDAY, converter=_rule, kw_only=True)
     off_days: OffDays = attrs.field(default=OffDays.HOLIDAYS, converter=_off_days, kw_only=True)
@@ -478,8 +473,7 @@ def rotation(
     Raises:
         ConfigurationError: for a negative or non-finite weight or a negative count.
     """
-    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-        raise ConfigurationError(f"count is a whole number >= 0, got {count!r}")
+    whole(count, "count")
     order = [UnitId(h) for h in dict.fromkeys(hosts)]
     if not order or count == 0:
         return []

@@ -45,7 +45,7 @@ from typing import Final
 
 import attrs
 
-from closedloop._checks import aware
+from closedloop._checks import aware, whole
 from closedloop.deadlines import DeadlinePolicy, Difficulty
 from closedloop.departments import Route, Router
 from closedloop.errors import (
@@ -259,10 +259,8 @@ def compile_demand_list(
         ConfigurationError: for a negative ``max_items``.
     """
     aware(at, "the demand list's instant")
-    if max_items is not None and (
-        isinstance(max_items, bool) or not isinstance(max_items, int) or max_items < 0
-    ):
-        raise ConfigurationError(f"max_items is a whole number >= 0, got {max_items!r}")
+    if max_items is not None:
+        whole(max_items, "max_items")
     host = UnitId(host_unit)
     convener = UnitId(convener_unit)
     if not hierarchy.is_one_level_down(convener, host):

@@ -54,6 +54,7 @@ from typing import Any, Final, Protocol, TypeAlias
 
 import attrs
 
+from closedloop._checks import whole
 from closedloop.departments import Route
 from closedloop.errors import ConfigurationError
 from closedloop.ids import DepartmentId, IssueId
@@ -525,9 +526,8 @@ def plan_attendees(
     """
     if method not in ("auto", "exact", "greedy"):
         raise ConfigurationError(f"method is 'auto', 'exact' or 'greedy', got {method!r}")
-    for name, value in (("exact_limit", exact_limit), ("max_nodes", max_nodes)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ConfigurationError(f"{name} is a whole number >= 0, got {value!r}")
+    whole(exact_limit, "exact_limit")
+    whole(max_nodes, "max_nodes")
     needs, unrouted = _needs_of(agenda, substitutable)
     seen: set[str] = {u.issue_id for u in unrouted}
     for need in needs:
@@ -535,10 +535,8 @@ def plan_attendees(
             raise ConfigurationError(f"issue {need.issue_id!r} is on the agenda twice")
         seen.add(need.issue_id)
     must = sorted(_department_set(must_bring))
-    if max_size is not None and (
-        isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 0
-    ):
-        raise ConfigurationError(f"max_size is a whole number >= 0, got {max_size!r}")
+    if max_size is not None:
+        whole(max_size, "max_size")
     if max_size is not None and len(must) > max_size:
         raise ConfigurationError(
             f"{len(must)} must-bring departments do not fit max_size={max_size}: {must}"
