@@ -536,16 +536,20 @@ class AccessPolicy:
         Validity in time is checked per call; everything else depends only on the key
         this is cached under.
         """
-        within = self.hierarchy.is_within
         found = []
         for grant in self._by_key.get((actor.id, action), ()):
-            in_scope = unit == grant.unit if grant.scope is Scope.UNIT else within(unit, grant.unit)
-            if not in_scope:
+            if not self._covers(grant, unit):
                 continue
             if grant.categories is not None and category not in grant.categories:
                 continue
             found.append((grant, self._granted[grant.grant_id]))
         return tuple(found)
+
+    def _covers(self, grant: Grant, unit: str) -> bool:
+        """Whether ``unit`` lies within the grant's reach (its unit, or its subtree)."""
+        if grant.scope is Scope.UNIT:
+            return unit == grant.unit
+        return self.hierarchy.is_within(unit, grant.unit)
 
     def _why_not(
         self, actor: Actor, action: Action, unit: str, target: TargetLike, at: datetime
@@ -558,9 +562,7 @@ class AccessPolicy:
         for grant in candidates:
             if not grant.is_valid_at(at):
                 reasons.append(f"grant {grant.grant_id!r} is not in force at {at.isoformat()}")
-            elif (grant.scope is Scope.UNIT and unit != grant.unit) or (
-                grant.scope is Scope.SUBTREE and not self.hierarchy.is_within(unit, grant.unit)
-            ):
+            elif not self._covers(grant, unit):
                 reasons.append(
                     f"unit {unit!r} is outside the jurisdiction of grant "
                     f"{grant.grant_id!r} ({grant.scope.value} of {grant.unit!r})"
