@@ -13,7 +13,7 @@ import io
 import json
 import os
 import typing
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, tzinfo
 from pathlib import Path
 from typing import IO, Any, Final, NamedTuple, TypeAlias, cast
@@ -21,7 +21,7 @@ from typing import IO, Any, Final, NamedTuple, TypeAlias, cast
 import attrs
 
 from closedloop.errors import ConfigurationError
-from closedloop.lifecycle.state import TRANSITIONS
+from closedloop.lifecycle.state import TRANSITIONS, Status
 
 __all__ = ["ACTIVITIES", "activity_of"]
 
@@ -308,6 +308,82 @@ def iso(at: datetime) -> str:
     return at.isoformat()
 
 
+# -- following an issue's status through a log that may break the rules -----------------
+
+_STEPS: Final[dict[tuple[Status | None, str], Status | str]] = {
+    (before, kind.KIND): after for (before, kind), after in TRANSITIONS.items()
+}
+""":data:`~closedloop.TRANSITIONS` keyed by the event's ``KIND``."""
+
+
+def _fallbacks() -> dict[str, Status]:
+    found: dict[str, set[Status | str]] = {}
+    for (_before, kind), after in TRANSITIONS.items():
+        found.setdefault(kind.KIND, set()).add(after)
+    return {
+        kind: target
+        for kind, targets in found.items()
+        for target in targets
+        if len(targets) == 1 and isinstance(target, Status)
+    }
+
+
+FALLBACK: Final[Mapping[str, Status]] = _fallbacks()
+"""Where an illegal event leads: for each ``KIND`` that leads to one status wherever the
+table allows it, that status. The others (a resumption, a deadline extended or missed)
+leave the status as it was."""
+
+
+class LenientStep(NamedTuple):
+    """What :func:`lenient_step` makes of one event."""
+
+    status: Status | None
+    """The status after the event."""
+    legal: bool
+    """Whether the transition table allows the event in the status before it."""
+    resume: Status | None
+    """The status a later resumption returns to (None: none remembered yet)."""
+
+
+def lenient_step(before: Status | None, kind: str, resume: Status | None) -> LenientStep:
+    """Follow an issue's status by one event, leniently: the log may break the table.
+
+    ``kind`` is the event's ``KIND``; ``resume`` is what the previous step remembered.
+    The OCEL export (the issue's ``status`` over time) and the conformance check (which
+    reports each illegal step) both follow issues this way, so they always agree.
+
+    * A step the table allows goes where :func:`~closedloop.evolve` goes; a resumption
+      returns to the status the issue had before its suspension (``resume``; assigned
+      when none is remembered, which only an issue suspended before its registration
+      lacks).
+    * After an archive or a withdrawal nothing changes the status: a terminal status
+      accepts no further event, so every later event is illegal and leaves it as is.
+    * Any other illegal step goes to :data:`FALLBACK` for its kind, else leaves the status
+      as it was: when the log lost one event, the next one puts the issue back on track
+      and only the first is illegal.
+    * In particular a resumption of an issue that was not suspended leaves its status as
+      it was. ``evolve`` resumes to the status handling stopped in; an issue that was
+      never suspended never stopped, so the status it has is the one handling carries on
+      in (when the suspension went missing from the log, exactly the one it would resume
+      to), whereas jumping to *assigned* would drop an acceptance, or pull a resolved
+      issue back into handling, which no legal resumption does.
+    * Entering *suspended* from another status remembers that status for the resumption.
+    """
+    if before is not None and before.is_terminal:
+        return LenientStep(before, False, resume)
+    target = _STEPS.get((before, kind))
+    after: Status | None
+    if target is None:
+        after = FALLBACK.get(kind, before)
+    elif isinstance(target, Status):
+        after = target
+    else:  # resuming: back to the status before the suspension
+        after = resume if resume is not None else Status.ASSIGNED
+    if after is Status.SUSPENDED and before is not None and before is not Status.SUSPENDED:
+        resume = before
+    return LenientStep(after, target is not None, resume)
+
+
 # -- files ------------------------------------------------------------------------------
 
 
@@ -348,12 +424,3 @@ def read_text(source: Target) -> str:
     if not isinstance(data, str):
         raise ConfigurationError(f"reading {type(source).__name__} gave {type(data).__name__}")
     return data
-
-
-def pairs(items: Iterable[tuple[str, str]]) -> Iterator[tuple[str, str]]:
-    """The pairs in order, each once."""
-    seen: set[tuple[str, str]] = set()
-    for item in items:
-        if item not in seen:
-            seen.add(item)
-            yield item

@@ -9,7 +9,9 @@ a :class:`ViolationKind`:
     An event the transition table does not allow in the issue's status (a resolution
     of an unassigned issue, a second registration, an event before the registration).
     The check carries on from the status the event leads to, when it leads to one
-    status only (else from the status before), so one missing event is reported once.
+    status only (else from the status before: a resumption of an issue that was not
+    suspended leaves it as it was), so one missing event is reported once. The OCEL
+    export follows an issue's status the same way.
 ``EVENT_AFTER_CLOSE``
     Any lifecycle event after the issue was archived or withdrawn (each is reported).
 ``ARCHIVED_WITHOUT_EVALUATION``
@@ -45,7 +47,13 @@ from typing import Any, Final
 import attrs
 
 from closedloop.errors import ConfigurationError
-from closedloop.interop._common import LIFECYCLE_KINDS, entries, issue_of, kind_of
+from closedloop.interop._common import (
+    LIFECYCLE_KINDS,
+    entries,
+    issue_of,
+    kind_of,
+    lenient_step,
+)
 from closedloop.lifecycle.events import (
     IssueArchived,
     IssueAssigned,
@@ -55,7 +63,7 @@ from closedloop.lifecycle.events import (
     IssueResolved,
     ResolutionEvaluated,
 )
-from closedloop.lifecycle.state import TRANSITIONS, Status
+from closedloop.lifecycle.state import Status
 from closedloop.workdays import WorkCalendar
 
 __all__ = ["ConformanceReport", "Violation", "ViolationKind", "check_conformance"]
@@ -165,19 +173,6 @@ class ConformanceReport:
         }
 
 
-def _single_targets() -> dict[type[Any], Status]:
-    """Event types that lead to one status wherever they occur, and that status."""
-    found: dict[type[Any], set[Status | str]] = {}
-    for (_before, kind), after in TRANSITIONS.items():
-        found.setdefault(kind, set()).add(after)
-    return {
-        kind: next(iter(targets))  # type: ignore[misc]
-        for kind, targets in found.items()
-        if len(targets) == 1 and isinstance(next(iter(targets)), Status)
-    }
-
-
-_TARGET: Final = _single_targets()
 _DEADLINE_EVENTS: Final = frozenset(
     {"IssueAssigned", "IssueReopened", "IssueResumed", "DeadlineExtended"}
 )
@@ -198,7 +193,7 @@ class _Issue:
 
     def __init__(self) -> None:
         self.status: Status | None = None
-        self.resume: Status = Status.ASSIGNED
+        self.resume: Status | None = None
         self.unit: str | None = None
         self.due_at: datetime | None = None
         self.evaluated = False
@@ -229,9 +224,9 @@ class _Checker:
         self.found.append((index, Violation(kind, issue, event_id, at, explanation)))
 
     def step(self, index: int, issue: _Issue, event: Any) -> None:
-        kind = type(event)
         name = kind_of(event)
         before = issue.status
+        after, legal, resume = lenient_step(before, name, issue.resume)
         if before is not None and before.is_terminal:
             self.report(
                 index,
@@ -240,8 +235,7 @@ class _Checker:
                 f"{name} at {event.occurred_at.isoformat()} after the issue was {before.value}",
             )
             return
-        after = TRANSITIONS.get((before, kind))
-        if after is None:
+        if not legal:
             where = (
                 "before the issue was registered"
                 if before is None
@@ -253,13 +247,9 @@ class _Checker:
                 event,
                 f"{name} is not allowed {where} (event version {getattr(event, 'version', '?')})",
             )
-            after = _TARGET.get(kind, before)
-        elif isinstance(after, str):
-            after = issue.resume
         self._rules(index, issue, event, before)
-        if after is Status.SUSPENDED and before is not None and before is not Status.SUSPENDED:
-            issue.resume = before
         issue.status = after
+        issue.resume = resume
 
     def _rules(self, index: int, issue: _Issue, event: Any, before: Status | None) -> None:
         kind = type(event)

@@ -45,12 +45,14 @@ Attributes
     in tables, with sequences as JSON text; ``position`` when the log came from a store.
     Object attributes: issues have ``category``, ``difficulty``, ``title`` and a
     ``status`` that changes over time (the status the lifecycle table gives after each
-    event); units ``name``, ``level``, ``code``, ``kind`` (with a hierarchy);
-    departments ``name``, ``name_zh``, ``function``, ``kind`` (with departments);
-    meetings ``day``, ``cadence``, ``venue`` and a ``status``; task forces ``name``,
-    ``category``, ``status``; supervision orders ``rule``, ``team``, ``due_at``,
-    ``status``. Values that hold from the start carry the time 1970-01-01T00:00:00Z,
-    as the standard's examples do. Times are ISO 8601 with the event's UTC offset.
+    event; a log that breaks the table is followed leniently, exactly as
+    :func:`~closedloop.interop.check_conformance` follows it); units ``name``,
+    ``level``, ``code``, ``kind`` (with a hierarchy); departments ``name``, ``name_zh``,
+    ``function``, ``kind`` (with departments); meetings ``day``, ``cadence``, ``venue``
+    and a ``status``; task forces ``name``, ``category``, ``status``; supervision orders
+    ``rule``, ``team``, ``due_at``, ``status``. Values that hold from the start carry
+    the time 1970-01-01T00:00:00Z, as the standard's examples do. Times are ISO 8601
+    with the event's UTC offset.
 
 SQLite
     The standard layout: ``event``, ``object``, ``event_object``, ``object_object``,
@@ -77,6 +79,7 @@ import attrs
 from closedloop.errors import ConfigurationError, DecodeError
 from closedloop.interop._common import (
     EPOCH,
+    LIFECYCLE_KINDS,
     Entry,
     Target,
     activity_of,
@@ -85,11 +88,12 @@ from closedloop.interop._common import (
     issue_of,
     json_text,
     kind_of,
+    lenient_step,
     payload,
     read_text,
     write_text,
 )
-from closedloop.lifecycle.state import TRANSITIONS, Status
+from closedloop.lifecycle.state import Status
 
 __all__ = [
     "OCEL_OBJECT_TYPES",
@@ -196,13 +200,6 @@ _RELATIONS: Final[Mapping[str, tuple[tuple[str, str, str], ...]]] = {
 }
 
 _SUBJECT_TYPES: Final = {"department": "department", "unit": "unit", "person": "actor"}
-
-_TARGETS: Final[dict[str, set[Status]]] = {}
-for (_before, _kind), _after in TRANSITIONS.items():
-    _TARGETS.setdefault(_kind.KIND, set()).add(
-        _after if isinstance(_after, Status) else Status.ASSIGNED
-    )
-del _before, _kind, _after
 
 
 def closedloop_id(object_id: str) -> str:
@@ -510,7 +507,7 @@ class _Builder:
             if unit is not None:
                 self.link(issue_oid, unit, "raised-at")
             self.handling[issue] = event.unit
-        if issue is not None and issue_oid is not None and kind in _TARGETS:
+        if issue is not None and issue_oid is not None and kind in LIFECYCLE_KINDS:
             self._issue_status(kind, event, at, issue, issue_oid, relate)
         if kind in ("MeetingScheduled", "MeetingHeld") and stream_oid is not None:
             self.lasting(
@@ -552,16 +549,11 @@ class _Builder:
     def _issue_status(
         self, kind: str, event: Any, at: datetime, issue: str, issue_oid: str, relate: Any
     ) -> None:
-        """Follow the issue's status (leniently: a step the table refuses keeps its target)."""
+        """Follow the issue's status, leniently (see ``_common.lenient_step``)."""
         before = self.status.get(issue)
-        after = TRANSITIONS.get((before, type(event)))
-        if isinstance(after, str):  # resumed: back to the status before the suspension
-            after = self.resume.get(issue, Status.ASSIGNED)
-        if after is None:
-            targets = _TARGETS.get(kind, set())
-            after = next(iter(targets)) if len(targets) == 1 else before
-        if after is Status.SUSPENDED and before is not None and before is not Status.SUSPENDED:
-            self.resume[issue] = before
+        after, _legal, resume = lenient_step(before, kind, self.resume.get(issue))
+        if resume is not None:
+            self.resume[issue] = resume
         if kind == "IssueEscalated":
             self.handling[issue] = event.to_unit
         if kind in ("IssueAssigned", "IssueReopened") and issue in self.handling:
