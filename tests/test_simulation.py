@@ -10,7 +10,7 @@ import subprocess
 import sys
 from collections import defaultdict
 from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import date, datetime, time, timedelta
 from functools import cache
 from typing import Any
@@ -176,6 +176,33 @@ def test_only_metrics_mode_gives_the_same_figures_as_keeping_the_log() -> None:
 
     replayed = compute_metrics(kept.events or (), calendar=short().calendar, at=kept.metrics.at)
     assert replayed.total == kept.metrics.total
+
+
+@pytest.mark.parametrize("policy", [Baseline(), DownwardMeetings()], ids=lambda p: p.name)
+def test_a_metrics_only_run_tracks_only_the_streams_still_written_to(
+    policy: Baseline | DownwardMeetings,
+) -> None:
+    """Visits, meetings, accountability records, closed orders and task forces, and
+    archived problems are forgotten: what is tracked is what is still open."""
+    knobs = Knobs(supervision=1.0, accountability=1.0, task_force_threshold=3)
+    scenario = short().with_changes(end=date(2019, 9, 30))
+    simulation = Simulation(scenario, attrs.evolve(policy, knobs=knobs), seed=5)
+    result = simulation.run()
+    assert result.supervision_orders > 0
+    assert result.accountability > 0
+    assert result.visits > 0 or result.meetings > 0
+    open_orders = {case.order for case in simulation.cases.values() if case.order is not None}
+    # Closed orders are dropped, except one that closed after its deadline before the
+    # check at that deadline.
+    assert {o.order_id for o in simulation._orders.values() if o.is_open} == open_orders
+    assert all(
+        o.closed_at is not None and o.closed_at > o.due_at
+        for o in simulation._orders.values()
+        if not o.is_open
+    )
+    streams = set(simulation.store.stream_ids())
+    assert streams == set(simulation.cases) | open_orders | set(simulation._task_forces)
+    assert len(simulation.cases) < result.arrived / 10
 
 
 def test_the_mechanism_removes_grassroots_visits_and_holds_meetings() -> None:
@@ -724,6 +751,54 @@ def test_sweeps_give_identical_results_on_processes_and_threads() -> None:
     assert progress[-1] == (8, 8)
     assert [r["param_policy"] for r in on_processes.rows[:2]] == ["baseline", "baseline"]
     assert on_processes.to_columns()["seed"] == [1, 2] * 4
+
+
+class _RecordingExecutor(Executor):
+    """An executor that records what is submitted and runs nothing."""
+
+    def __init__(self) -> None:
+        self.submitted: list[tuple[Any, ...]] = []
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        self.submitted.append(args)
+        raise AssertionError("a job was submitted")
+
+
+@pytest.mark.parametrize(
+    ("refusal", "message"),
+    [
+        (cl.ConfigurationError("supervision must be a probability"), "supervision"),
+        (ValueError("not a value"), "not a value"),
+        (TypeError("not a type"), "not a type"),
+    ],
+)
+def test_a_sweep_refuses_a_bad_point_before_running_anything(
+    refusal: Exception, message: str
+) -> None:
+    built: list[dict[str, Any]] = []
+
+    def builder(point: Mapping[str, Any]) -> Any:
+        built.append(dict(point))
+        if point["supervision"] == 2.0:
+            raise refusal
+        return _short_builder(point)
+
+    executor = _RecordingExecutor()
+    grid = {"supervision": [0.5, 2.0, 0.8]}
+    with pytest.raises(cl.ConfigurationError, match=rf"^sweep point supervision=2\.0: {message}"):
+        run_sweep(grid, seeds=3, builder=builder, executor=executor)
+    assert executor.submitted == []
+    assert built == [{"supervision": 0.5}, {"supervision": 2.0}]
+
+
+def test_a_builder_that_fails_otherwise_is_a_bug_and_keeps_its_exception() -> None:
+    def broken(point: Mapping[str, Any]) -> Any:
+        raise KeyError("no such thing")
+
+    executor = _RecordingExecutor()
+    with pytest.raises(KeyError):
+        run_sweep({"supervision": [0.5]}, seeds=1, builder=broken, executor=executor)
+    assert executor.submitted == []
 
 
 def test_sweep_parameters_are_checked() -> None:

@@ -20,7 +20,7 @@ import argparse
 import ast
 import sys
 import time as clock
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any, Final, NoReturn, TextIO
 
@@ -362,32 +362,12 @@ def _parse_grid(items: Sequence[str]) -> dict[str, list[Any]]:
     return grid
 
 
-def _describe_point(point: Mapping[str, Any]) -> str:
-    return ", ".join(f"{name}={value!r}" for name, value in point.items()) or "the default"
-
-
-def _check_grid(grid: Mapping[str, Sequence[Any]]) -> None:
-    """Build every grid point here, so that a bad value is reported before any run.
-
-    Raises:
-        ConfigurationError: naming the first point that cannot be built, and why.
-    """
-    from closedloop.simulation import grid_points, yiwu_variant
-
-    for point in grid_points(grid) if grid else [{}]:
-        try:
-            yiwu_variant(point)
-        except (ClosedLoopError, ValueError, TypeError) as exc:
-            raise ConfigurationError(f"sweep point {_describe_point(point)}: {exc}") from None
-
-
 def _sweep(args: argparse.Namespace) -> int:
     from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
     from closedloop.simulation import run_sweep
 
     grid = _parse_grid(args.grid)
-    _check_grid(grid)
     bar = _Bar("sweep", enabled=args.progress or sys.stderr.isatty())
     executor = (
         ThreadPoolExecutor(max_workers=args.workers)

@@ -39,7 +39,7 @@ from __future__ import annotations
 import math
 import random
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -80,7 +80,7 @@ from closedloop.metrics import MetricsProjection, VisitRecorded
 from closedloop.service import ClosedLoop, FixedClock
 from closedloop.simulation.engine import EventLoop
 from closedloop.simulation.policies import Baseline, DownwardMeetings, Policy
-from closedloop.simulation.results import SimulationResult
+from closedloop.simulation.results import SimulationResult, SolvedTally
 from closedloop.simulation.scenario import Scenario, _is_whole
 from closedloop.simulation.streams import RandomStreams, derive_seed
 from closedloop.store.base import (
@@ -148,7 +148,7 @@ class _Case:
     finish_at: float | None = None
     """When the work in progress is due to finish (minutes); None when not worked on."""
     order: str | None = None
-    """The supervision order still open about the problem."""
+    """The supervision order still open about the problem (the one place that says so)."""
     task_force: str | None = None
     """The task force the problem is linked to."""
     closed: bool = False
@@ -234,12 +234,12 @@ class Simulation:
         self.metrics = MetricsProjection()
         self.cases: dict[IssueId, _Case] = {}
         # Archived problems forgotten by a metrics-only run, as counts and durations.
-        self.retired: dict[str, int] = {"solved": 0, "problems_solved": 0, "problems_on_time": 0}
-        self.retired_days: list[int] = []
+        self.retired = SolvedTally()
         self._queues: dict[DepartmentId, deque[IssueId]] = {}
         self._busy: dict[DepartmentId, int] = {}
+        # Supervision orders by id: the open ones (a problem's ``order`` names its open
+        # one), and those that closed after their deadline until it is accounted for.
         self._orders: dict[str, SupervisionOrderState] = {}
-        self._open_orders: dict[IssueId, str] = {}
         self._accountable: list[Any] = []
         self._task_forces: dict[str, TaskForceState] = {}
         self._task_force_rule: CommonProblemRule | None = None
@@ -285,18 +285,34 @@ class Simulation:
 
     def _do(self, command: Command, actor: ActorId, at: datetime) -> list[IssueEvent]:
         events = self.service.execute(command, self.actors[actor], at=at)
+        self._applied(events)
+        return events
+
+    def _record(self, events: Sequence[Any], *, final: bool = False) -> None:
+        """Store events of one stream other than an issue's (decided already), and fold them.
+
+        ``final`` says nothing will be appended to the stream again: a visit, an
+        accountability record, a closed order or task force.
+        """
+        if events:
+            self.service.record(events)
+            self._applied(events)
+            if final:
+                self._finished(events[0].stream_id)
+
+    def _applied(self, events: Sequence[Any]) -> None:
+        """Fold stored events into the metrics, then close the orders they settle."""
         apply = self.metrics.apply
         for event in events:
             apply(event)
-        if self._open_orders and command.issue_id in self._open_orders:
+        if self._orders:
             self._close_orders(events)
-        return events
 
-    def _record(self, events: list[Any]) -> None:
-        if events:
-            self.service.record(events)
-            for event in events:
-                self.metrics.apply(event)
+    def _finished(self, stream_id: str) -> None:
+        """Nothing will be appended to the stream again: a metrics-only store forgets it."""
+        store = self.store
+        if isinstance(store, _MetricsOnlyStore):
+            store.forget(stream_id)
 
     def _state(self, issue_id: IssueId) -> IssueState:
         return self.service.issue(issue_id)
@@ -443,7 +459,8 @@ class Simulation:
                     category=case.category,
                     purpose="coordination",
                 )
-            ]
+            ],
+            final=True,
         )
         self.counters["visits"] += 1
         self.counters["cadre_days"] += visit_days
@@ -654,21 +671,11 @@ class Simulation:
         """In a metrics-only run, count an archived problem and forget it."""
         if self.keep_events:
             return
-        state = self._state(case.issue_id)
-        retired = self.retired
-        retired["solved"] += 1
-        if case.need != "village":
-            retired["problems_solved"] += 1
-            assert state.resolved_at is not None
-            self.retired_days.append(
-                self.calendar.workdays_between(state.registered_at, state.resolved_at)
-            )
-            retired["problems_on_time"] += bool(state.resolved_on_time)
+        self.retired.add(self._state(case.issue_id), case.need, self.calendar)
         case.closed = True
         del self.cases[case.issue_id]
         self.service.evict(case.issue_id)
-        if isinstance(self.store, _MetricsOnlyStore):
-            self.store.forget(case.issue_id)
+        self._finished(case.issue_id)
 
     # -- deadlines, supervision, accountability -------------------------------------------------
 
@@ -720,7 +727,6 @@ class Simulation:
             order = evolve_order(order, event)
         assert order is not None
         self._orders[order_id] = order
-        self._open_orders[case.issue_id] = order_id
         case.order = order_id
         case.supervised = True
         self.counters["supervision_orders"] += 1
@@ -730,32 +736,41 @@ class Simulation:
             order.due_at + timedelta(minutes=1), _bind(self._account, order_id), _P_OBSERVE
         )
 
-    def _close_orders(self, events: list[IssueEvent]) -> None:
+    def _close_orders(self, events: Sequence[Any]) -> None:
         """Close the open orders whose issue moved in ``events`` (resolved, escalated, ...)."""
-        open_orders = self._open_orders
+        cases = self.cases
+        orders = self._orders
+        moves: list[IssueEvent] = []
+        open_orders: dict[str, SupervisionOrderState] = {}
         for event in events:
-            order_id = open_orders.get(event.issue_id)
-            if order_id is None:
-                continue
-            order = self._orders[order_id]
-            closed = close_orders(
-                [order], [event], actor=ActorId("system"), new_event_id=self._ids.event
-            )
-            if not closed:
-                continue
-            self._record(closed)
-            self._orders[order_id] = evolve_order(order, closed[0])
-            del open_orders[event.issue_id]
-            case = self.cases.get(event.issue_id)
-            if case is not None:
-                case.order = None
-            if isinstance(self.store, _MetricsOnlyStore):
-                self.store.forget(order_id)
+            if isinstance(event, IssueEvent):
+                moves.append(event)
+                case = cases.get(event.issue_id)
+                if case is not None and case.order is not None:
+                    open_orders[case.order] = orders[case.order]
+        if not open_orders:
+            return
+        closing = close_orders(
+            open_orders.values(), moves, actor=ActorId("system"), new_event_id=self._ids.event
+        )
+        for event in closing:
+            order = evolve_order(orders[event.order_id], event)
+            cases[order.issue_id].order = None
+            # An order that closed after its deadline waits for ``_account``, unless
+            # that already ran (and recorded it overdue).
+            assert order.closed_at is not None
+            if order.closed_at <= order.due_at or order.overdue_recorded:
+                del orders[order.order_id]
+            else:
+                orders[order.order_id] = order
+            self._record([event], final=True)
 
     def _account(self, order_id: str) -> None:
         """At the order's deadline: record it overdue if still open; maybe accountability."""
+        order = self._orders.get(order_id)
+        if order is None:  # closed by its deadline: met
+            return
         at = self._instant(self.loop.now)
-        order = self._orders[order_id]
         if order.is_open:
             overdue = observe_orders(
                 [order], at, actor=ActorId("system"), new_event_id=self._ids.event
@@ -764,6 +779,8 @@ class Simulation:
             for event in overdue:
                 order = evolve_order(order, event)
             self._orders[order_id] = order
+        else:  # closed after its deadline: accounted for now
+            del self._orders[order_id]
         if not order.unmet_at(at):
             return
         if self.streams["accountability"].random() >= self.policy.knobs.accountability:
@@ -786,7 +803,7 @@ class Simulation:
             record_id=self._ids.record(),
             outcome=outcome,
         )
-        self._record(events)
+        self._record(events, final=True)
         self._accountable.extend(events)
         self.counters["accountability"] += 1
         if outcome is AccountabilityOutcome.DISCIPLINARY_SANCTION:
@@ -895,13 +912,11 @@ class Simulation:
                 state, CloseTaskForce(task_force_id, "every plan resolved"), at
             )
             events.extend(closed)
-        self._record(events)
+        self._record(events, final=not state.is_open)
         if state.is_open:
             self._task_forces[task_force_id] = state
         else:
             del self._task_forces[task_force_id]
-            if isinstance(self.store, _MetricsOnlyStore):
-                self.store.forget(task_force_id)
 
     def _supervision_context(self, at: datetime) -> SupervisionContext:
         return SupervisionContext(
@@ -1044,12 +1059,8 @@ class Simulation:
             duration_minutes=max(1, round(policy.meeting_hours * 60)),
             at=at,
         )
-        apply = self.metrics.apply
-        apply(held)
-        for event in events:
-            apply(event)
-        if self._open_orders:
-            self._close_orders(events)
+        self._applied([held, *events])
+        self._finished(held.stream_id)
         self.counters[f"meetings_{kind}"] += 1
         self.counters["leader_hours"] += policy.meeting_hours
         self.counters["department_hours"] += policy.meeting_hours * len(attendees)
@@ -1256,14 +1267,9 @@ class _WorkClock:
         limit = float(len(self._is_work) * _MINUTES_PER_DAY)
         if not days < math.inf:
             return max(at, limit)
-        day, minute = divmod(at, _MINUTES_PER_DAY)
-        index = int(day)
-        if index >= len(self._is_work):
+        if at >= limit:
             return at + days * _MINUTES_PER_DAY
-        worked = self._before[index] * self._per_day
-        if self._is_work[index]:
-            worked += self._worked_in_day(minute)
-        target = worked + days * self._per_day
+        target = self._worked(at) + days * self._per_day
         k, rest = divmod(target, self._per_day)
         k = int(k)
         if rest == 0 and k > 0:
@@ -1274,34 +1280,46 @@ class _WorkClock:
 
 
 class _MetricsOnlyStore(EventStore):
-    """A store that checks versions and numbers positions but keeps no events.
+    """A store that checks versions and numbers positions but keeps only its last append.
 
     Used when a run keeps only metrics: events still go through the service (and so
     through ``decide``, versions and positions) and are folded into the metrics as they
-    happen, but memory does not grow with the log.
+    happen, but memory does not grow with the log. The versions of streams still
+    written to are tracked (the simulation forgets finished ones); the events of the
+    latest append stay readable, so the service can fold what it just stored (a
+    meeting and its issues' events go in one append).
     """
 
-    __slots__ = ("_closed", "_position", "_versions")
+    __slots__ = ("_closed", "_latest", "_position", "_versions")
 
     def __init__(self) -> None:
         self._versions: dict[str, int] = {}
         self._position = 0
+        self._latest: list[tuple[int, Sequence[StreamEvent]]] = []
         self._closed = False
 
     def append_many(self, batches: Iterable[Batch]) -> list[AppendResult]:
+        versions = self._versions
+        changed: dict[str, int] = {}
+        latest: list[tuple[int, Sequence[StreamEvent]]] = []
         results = []
+        position = self._position
         for stream_id, events, expected in batches:
-            current = self._versions.get(stream_id, 0)
+            current = changed.get(stream_id, versions.get(stream_id, 0))
             wanted = 0 if expected is ExpectedVersion.NO_STREAM else expected
             if isinstance(wanted, int) and wanted != current:
                 raise ConcurrencyError(stream_id, expected, current)
             if not events:
                 results.append(AppendResult(stream_id, current, 0, 0))
                 continue
-            first = self._position + 1
-            self._position += len(events)
-            self._versions[stream_id] = events[-1].version
-            results.append(AppendResult(stream_id, events[-1].version, first, self._position))
+            latest.append((position + 1, events))
+            position += len(events)
+            changed[stream_id] = events[-1].version
+            results.append(AppendResult(stream_id, events[-1].version, latest[-1][0], position))
+        # All or nothing: nothing changes until every batch is checked.
+        versions.update(changed)
+        self._position = position
+        self._latest = latest
         return results
 
     def read_stream(self, stream_id: str, *, after_version: int = 0) -> list[StreamEvent]:
@@ -1315,7 +1333,14 @@ class _MetricsOnlyStore(EventStore):
         self._versions.pop(stream_id, None)
 
     def read_all(self, *, after_position: int = 0, limit: int | None = None) -> Iterator[Recorded]:
-        return iter(())
+        """The events of the latest append after ``after_position`` (older ones are gone)."""
+        found = [
+            Recorded(first + offset, event)
+            for first, events in self._latest
+            for offset, event in enumerate(events)
+            if first + offset > after_position
+        ]
+        return iter(found if limit is None else found[:limit])
 
     def last_position(self) -> int:
         return self._position

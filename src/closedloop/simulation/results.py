@@ -34,9 +34,11 @@ from closedloop.lifecycle.state import Status
 from closedloop.metrics import Distribution, IssueMetrics, Metrics
 
 if TYPE_CHECKING:
+    from closedloop.lifecycle.state import IssueState
     from closedloop.simulation.model import Simulation
     from closedloop.simulation.policies import Policy
     from closedloop.simulation.scenario import Scenario
+    from closedloop.workdays import WorkCalendar
 
 __all__ = ["Comparison", "Estimate", "SimulationResult", "compare"]
 
@@ -92,6 +94,37 @@ def configuration_fingerprint(scenario: Scenario, policy: Policy) -> str:
     ]
     text = _ADDRESS.sub("", "\n".join(parts))
     return hashlib.blake2b(text.encode("utf-8"), digest_size=8).hexdigest()
+
+
+@attrs.define
+class SolvedTally:
+    """Problems solved, counted one at a time.
+
+    A metrics-only run counts each problem as it archives and forgets it;
+    :meth:`SimulationResult.collect` counts, on a copy, those still in the read model.
+    """
+
+    solved: int = 0
+    """Problems resolved (or archived), all levels."""
+    problems: int = 0
+    """Of those, the problems that needed the town or the city."""
+    on_time: int = 0
+    """Of ``problems``, those whose resolution met its deadline."""
+    days: list[int] = attrs.Factory(list)
+    """Of ``problems``, the working days from registration to resolution."""
+
+    def add(self, state: IssueState, need: str, calendar: WorkCalendar) -> None:
+        """Count a resolved problem (``need``: "village", "town" or "city")."""
+        self.solved += 1
+        if need != "village":
+            self.problems += 1
+            assert state.resolved_at is not None
+            self.days.append(calendar.workdays_between(state.registered_at, state.resolved_at))
+            self.on_time += bool(state.resolved_on_time)
+
+    def copy(self) -> SolvedTally:
+        """An independent copy, to count more on."""
+        return SolvedTally(self.solved, self.problems, self.on_time, list(self.days))
 
 
 @attrs.frozen(eq=False)
@@ -157,22 +190,13 @@ class SimulationResult:
     def collect(cls, simulation: Simulation) -> SimulationResult:
         """Gather the result of a finished simulation."""
         states = simulation.service.projection
-        retired = simulation.retired
-        arrived = solved = retired["solved"]
-        problems = retired["problems_solved"]
-        on_time = retired["problems_on_time"]
+        tally = simulation.retired.copy()
+        arrived = tally.solved
         open_ = withdrawn = 0
-        days: list[int] = list(simulation.retired_days)
-        between = simulation.calendar.workdays_between
         for state in states:
             arrived += 1
             if state.status in (Status.RESOLVED, Status.ARCHIVED):
-                solved += 1
-                if simulation.cases[state.issue_id].need != "village":
-                    problems += 1
-                    assert state.resolved_at is not None
-                    days.append(between(state.registered_at, state.resolved_at))
-                    on_time += bool(state.resolved_on_time)
+                tally.add(state, simulation.cases[state.issue_id].need, simulation.calendar)
             elif state.status is Status.WITHDRAWN:
                 withdrawn += 1
             else:
@@ -190,10 +214,10 @@ class SimulationResult:
             start=simulation.scenario.start,
             end=simulation.scenario.end,
             arrived=arrived,
-            solved=solved,
+            solved=tally.solved,
             open=open_,
             withdrawn=withdrawn,
-            problems_solved=problems,
+            problems_solved=tally.problems,
             meetings_town=int(counters["meetings_town"]),
             meetings_city=int(counters["meetings_city"]),
             visits=int(counters["visits"]),
@@ -204,8 +228,8 @@ class SimulationResult:
             accountability=int(counters["accountability"]),
             sanctions=int(counters["sanctions"]),
             returns=int(counters["returns"]),
-            time_to_solve=Distribution.of(days),
-            on_time_share=on_time / problems if problems else None,
+            time_to_solve=Distribution.of(tally.days),
+            on_time_share=tally.on_time / tally.problems if tally.problems else None,
             metrics=metrics,
             events=events,
             steps=simulation.loop.steps,

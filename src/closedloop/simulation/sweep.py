@@ -22,7 +22,7 @@ import attrs
 
 from closedloop import _html
 from closedloop.deadlines import DeadlinePolicy, Difficulty, TimeLimit
-from closedloop.errors import ConfigurationError, MissingExtraError
+from closedloop.errors import ClosedLoopError, ConfigurationError, MissingExtraError
 from closedloop.meetings import HolidayRule, OffDays, WeeklyCadence
 from closedloop.simulation.model import simulate
 from closedloop.simulation.policies import Baseline, DownwardMeetings, Knobs, Policy
@@ -203,6 +203,25 @@ def _as_whole(value: object) -> int | None:
     return int(value) if _is_whole(value) else None  # type: ignore[call-overload]
 
 
+def _describe_point(point: Mapping[str, Any]) -> str:
+    return ", ".join(f"{name}={value!r}" for name, value in point.items()) or "the default"
+
+
+def _check_points(builder: Builder, points: Sequence[dict[str, Any]]) -> None:
+    """Build every grid point once, so that a bad one is refused before any job runs.
+
+    Raises:
+        ConfigurationError: naming the first point the builder refuses, with its
+            message (a ``ClosedLoopError``, ``ValueError`` or ``TypeError`` from the
+            builder is the caller's error; anything else is a bug and propagates).
+    """
+    for point in points:
+        try:
+            builder(point)
+        except (ClosedLoopError, ValueError, TypeError) as exc:
+            raise ConfigurationError(f"sweep point {_describe_point(point)}: {exc}") from None
+
+
 def _run_job(builder: Builder, params: dict[str, Any], seed: int) -> dict[str, Any]:
     """One sweep job: build, simulate, summarise (runs in the worker)."""
     scenario, policy = builder(params)
@@ -281,10 +300,14 @@ def run_sweep(
 
     Returns rows in grid order, then seed order, whatever the completion order.
 
+    Every grid point is built once before any job is submitted, so a point the
+    builder refuses stops the sweep before anything runs.
+
     Raises:
         ConfigurationError: for a malformed grid (see :func:`grid_points`), no seeds,
-            a seed that is not a whole number, or the same seed twice (replications
-            must be independent).
+            a seed that is not a whole number, the same seed twice (replications
+            must be independent), or a grid point the builder refuses (naming the
+            point, with the builder's message).
     """
     points = grid_points(grid) if grid else [{}]
     count = _as_whole(seeds)
@@ -309,6 +332,7 @@ def run_sweep(
         raise ConfigurationError("a sweep needs at least one seed")
     if not callable(builder):
         raise ConfigurationError(f"builder must be a function of a grid point, got {builder!r}")
+    _check_points(builder, points)
     jobs = [(i, s, point) for i, point in enumerate(points) for s in seed_list]
     own = executor is None
     pool: Executor = (
