@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, tzinfo
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -318,6 +319,30 @@ class ClosedLoop:
                 projection.skip_to(result.last_position)
         else:
             self._catch_up()
+
+    def _after_append_many(
+        self, results: Sequence[AppendResult], states: Mapping[str, IssueState | None]
+    ) -> None:
+        """Bring the projection up to one multi-stream append, like :meth:`_after_append`.
+
+        ``states`` holds the issues' states after the append, by stream id; other
+        streams (a meeting's) hold nothing for the projection.
+        """
+        written = [r for r in results if r.last_position]
+        if not written:
+            return
+        projection = self._projection
+        contiguous = written[0].first_position == projection.position + 1 and all(
+            after.first_position == before.last_position + 1 for before, after in pairwise(written)
+        )
+        if not contiguous:
+            self._catch_up()
+            return
+        for result in written:
+            state = states.get(result.stream_id)
+            if state is not None:
+                projection.put(state)
+        projection.skip_to(written[-1].last_position)
 
     def record(self, events: Sequence[Any], *, expected_version: int | None = None) -> None:
         """Append events of another aggregate (a meeting, an order, a visit) to the log.
@@ -662,14 +687,14 @@ class ClosedLoop:
                 "no actor of that department is registered with the service (add one with "
                 "add_actors, or pass accept_on_site=False)",
             ) from None
-        versions, events = decided
+        versions, states, events = decided
         meeting = outcome.event
         batches: list[Batch] = [(meeting.stream_id, [meeting], meeting.version - 1)]
         for issue_id, version in versions.items():
             stream = [e for e in events if e.issue_id == issue_id]
             batches.append((issue_id, stream, version or ExpectedVersion.NO_STREAM))
-        self.store.append_many(batches)
-        self._catch_up()
+        results = self.store.append_many(batches)
+        self._after_append_many(results, states)
         return meeting, events
 
     def _staff(self, department: str) -> Actor:
@@ -692,10 +717,11 @@ class ClosedLoop:
 
     def _decide_all(
         self, steps: Sequence[tuple[Command, Actor]], when: datetime
-    ) -> tuple[dict[str, int], list[IssueEvent]]:
+    ) -> tuple[dict[str, int], dict[str, IssueState | None], list[IssueEvent]]:
         """Decide every step in turn against provisional states, storing nothing.
 
-        Returns each issue's version before the steps, and the events in step order.
+        Returns each issue's version before the steps, its state after them, and the
+        events in step order.
         """
         versions: dict[str, int] = {}
         states: dict[str, IssueState | None] = {}
@@ -711,7 +737,7 @@ class ClosedLoop:
                 state = evolve(state, event)
                 events.append(event)
             states[issue_id] = state
-        return versions, events
+        return versions, states, events
 
     # -- queries ----------------------------------------------------------------------
 
