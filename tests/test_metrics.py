@@ -68,14 +68,21 @@ RATES = (
 )
 
 
-def both(events: Sequence[object], **options: Any) -> tuple[Metrics, Metrics]:
-    """Batch, and incremental applied one event at a time."""
+def both(
+    events: Sequence[object], split: int | None = None, **options: Any
+) -> tuple[Metrics, Metrics, Metrics]:
+    """Batch over the whole log; incremental, applied one event at a time with positions;
+    and the log cut in two at ``split`` (default: the middle), each half applied at once."""
     options = {"calendar": CAL, "hierarchy": world.HIERARCHY, **options}
     batch = compute_metrics(events, **options)
-    projection = MetricsProjection()
-    for event in events:
-        projection.apply(event)
-    return batch, projection.metrics(**options)
+    one_by_one = MetricsProjection()
+    for position, event in enumerate(events, 1):
+        one_by_one.apply(event, position)
+    cut = len(events) // 2 if split is None else split
+    halves = MetricsProjection()
+    halves.apply_all(events[:cut])
+    halves.apply_all(events[cut:])
+    return batch, one_by_one.metrics(**options), halves.metrics(**options)
 
 
 def period_labels(period: Period, first: date, last: date) -> list[str]:
@@ -99,10 +106,15 @@ def at(d: int, h: int = 10, m: int = 0) -> datetime:
     log=issue_logs(),
     by=st.sampled_from(GROUPINGS),
     period=st.sampled_from(PERIODS),
+    split=st.integers(0, 400),
 )
-def test_batch_equals_incremental(log: Log, by: tuple[str, ...], period: str | None) -> None:
-    batch, incremental = both(log.events, by=by, period=period)
+def test_batch_equals_incremental(
+    log: Log, by: tuple[str, ...], period: str | None, split: int
+) -> None:
+    split %= len(log.events) + 1
+    batch, incremental, halves = both(log.events, split, by=by, period=period)
     assert batch == incremental
+    assert batch == halves
 
 
 @given(log=issue_logs(), cuts=st.lists(st.integers(0, 400), max_size=4), data=st.data())
@@ -643,8 +655,9 @@ def activity_log() -> list[object]:
 
 def test_activity_counts() -> None:
     events = activity_log()
-    batch, incremental = both(events, by="unit")
+    batch, incremental, halves = both(events, by="unit")
     assert batch == incremental
+    assert batch == halves
     total = batch.activity_total
     assert (total.supervision_orders, total.orders_met, total.orders_closed) == (2, 1, 1)
     assert (total.orders_overdue, total.visits) == (1, 1)

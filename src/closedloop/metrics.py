@@ -7,8 +7,8 @@ satisfaction) and more, each defined precisely in the metrics documentation and 
 * **incrementally**, with a :class:`MetricsProjection` that folds one event at a time
   (:meth:`MetricsProjection.apply`) and can be asked for metrics at any moment
   (:meth:`MetricsProjection.metrics`);
-* **in batch**, with :func:`compute_metrics` over a whole log, which reads each issue's
-  events together.
+* **in batch**, with :func:`compute_metrics` over a whole log (a projection that folds
+  the log in one call of :meth:`MetricsProjection.apply_all`).
 
 Both keep a small record of facts per issue (when it was registered, first assigned
 and first accepted, how often it was resolved and on time, transfers, returns,
@@ -42,14 +42,14 @@ import math
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, Final, NamedTuple, TypeAlias
 
 import attrs
 
 from closedloop import _html
-from closedloop._checks import member
+from closedloop._checks import aware, member
 from closedloop.deadlines import LimitUnit, TimeLimit, due
-from closedloop.errors import ConfigurationError, InvariantError, NaiveDatetimeError
+from closedloop.errors import ConfigurationError, InvariantError
 from closedloop.eventlog import Recorded
 from closedloop.ids import ActorId, DepartmentId, EventId, IssueId, UnitId
 from closedloop.lifecycle.events import (
@@ -287,7 +287,7 @@ def _out_of_order(f: _Facts, e: IssueEvent) -> InvariantError:
     )
 
 
-# -- incremental: one handler per event type ----------------------------------------------
+# -- the fold: one handler per issue event type ------------------------------------------
 
 
 def _h_escalated(f: _Facts, e: Any) -> None:
@@ -398,166 +398,6 @@ _ISSUE_HANDLERS: Final[dict[type, Callable[[_Facts, Any], None]]] = {
 }
 
 
-# -- batch: the whole log folded in one loop ------------------------------------------------
-
-
-_END: Final = object()
-"""The end of an iterator, for peeking."""
-
-
-def _pieces(events: Iterable[object]) -> tuple[bool, list[Iterable[object]]]:
-    """Whether the log starts with a ``Recorded`` pair, and the log in pieces to read in
-    turn: a list or tuple as it is; an iterator as its first item, then the rest.
-
-    A store's ``read_all()`` yields pairs only, so its first item tells. Reading the
-    pieces in turn keeps the per-event loops free of any wrapper around a log of events.
-    """
-    if isinstance(events, list | tuple):
-        return bool(events) and isinstance(events[0], Recorded), [events]
-    items = iter(events)
-    first = next(items, _END)
-    if first is _END:
-        return False, []
-    return isinstance(first, Recorded), [(first,), items]
-
-
-def _fold_log(events: Iterable[object]) -> tuple[dict[IssueId, _Facts], _Activity]:
-    """The facts of every issue, and the activity facts, from a log in one pass.
-
-    The log may hold events or ``Recorded`` pairs (see :func:`_fold_into`).
-    """
-    facts: dict[IssueId, _Facts] = {}
-    activity = _Activity()
-    pairs, pieces = _pieces(events)
-    for piece in pieces:
-        if pairs:
-            piece = (item.event if isinstance(item, Recorded) else item for item in piece)
-        _fold_into(piece, facts, activity)
-    return facts, activity
-
-
-def _fold_into(events: Iterable[object], facts: dict[IssueId, _Facts], activity: _Activity) -> None:
-    """Fold a log into ``facts`` and ``activity``, in one pass.
-
-    An independent implementation of what the handlers above do event by event (one
-    loop with the event types tested in place, no call per event); the tests check that
-    the two agree. A ``Recorded`` pair met among the events is unwrapped on the way
-    (the loop only tests for pairs among the kinds it does not know).
-    """
-    # The field indices as locals: this loop runs once per event.
-    VERSION = _F_VERSION
-    FIRST_ASSIGNED_AT = _F_FIRST_ASSIGNED_AT
-    FIRST_RESPONSE_AT = _F_FIRST_RESPONSE_AT
-    LAST_LEAD = _F_LAST_LEAD
-    STATE = _F_STATE
-    DUE_AT = _F_DUE_AT
-    RESOLUTIONS = _F_RESOLUTIONS
-    ON_TIME = _F_ON_TIME
-    LAST_RESOLVED_AT = _F_LAST_RESOLVED_AT
-    REOPENS = _F_REOPENS
-    TRANSFERS = _F_TRANSFERS
-    RETURNS = _F_RETURNS
-    ESCALATIONS = _F_ESCALATIONS
-    EVALUATIONS = _F_EVALUATIONS
-    SATISFIED = _F_SATISFIED_EVALUATIONS
-    CYCLES = _F_CYCLES_EVALUATED
-    CYCLES_SATISFIED = _F_CYCLES_SATISFIED
-    CYCLE_LAST = _F_CYCLE_LAST
-    MARKS = _F_MARKS
-    MISSES = _F_MISSES
-    UPDATED_AT = _F_UPDATED_AT
-    get = facts.get
-    handled = _ISSUE_HANDLERS
-    registered, accepted, resolved_, evaluated, assigned = (
-        IssueRegistered,
-        AssignmentAccepted,
-        IssueResolved,
-        ResolutionEvaluated,
-        IssueAssigned,
-    )
-    for e in events:
-        kind = type(e)
-        if kind is registered:
-            r: Any = e
-            if r.issue_id in facts:
-                raise _out_of_order(facts[r.issue_id], r)
-            facts[r.issue_id] = _new_facts(r)
-            continue
-        if kind not in handled:
-            if not activity.apply(e) and isinstance(e, Recorded):
-                _fold_into((e.event,), facts, activity)
-            continue
-        x: Any = e
-        f = get(x.issue_id)
-        if f is None:
-            raise InvariantError(f"issue {x.issue_id!r}: {kind.__name__} before its registration")
-        version = x.version
-        if version != f[VERSION] + 1:
-            raise _out_of_order(f, x)
-        f[VERSION] = version
-        at = f[UPDATED_AT] = x.occurred_at
-        if kind is accepted:
-            if f[FIRST_RESPONSE_AT] is None:
-                f[FIRST_RESPONSE_AT] = at
-        elif kind is resolved_:
-            f[RESOLUTIONS] += 1
-            if x.on_time:
-                f[ON_TIME] += 1
-            f[LAST_RESOLVED_AT] = at
-            f[STATE] = _RESOLVED
-            f[DUE_AT] = None
-            if f[FIRST_RESPONSE_AT] is None:
-                f[FIRST_RESPONSE_AT] = at
-            f[MARKS].append(at)
-        elif kind is evaluated:
-            f[EVALUATIONS] += 1
-            if x.satisfied:
-                f[SATISFIED] += 1
-                f[CYCLE_LAST] = 1
-            else:
-                f[CYCLE_LAST] = 0
-        elif kind is assigned:
-            if f[FIRST_ASSIGNED_AT] is None:
-                f[FIRST_ASSIGNED_AT] = at
-            f[LAST_LEAD] = x.lead
-            f[DUE_AT] = x.due_at
-        elif kind is IssueArchived:
-            f[STATE] = _ARCHIVED
-        elif kind is IssueTransferred:
-            f[TRANSFERS] += 1
-            f[LAST_LEAD] = x.to_department
-        elif kind is AssignmentReturned:
-            f[RETURNS] += 1
-            f[DUE_AT] = None
-        elif kind is IssueReopened:
-            if f[CYCLE_LAST] != _NO_EVALUATION:
-                f[CYCLES] += 1
-                f[CYCLES_SATISFIED] += f[CYCLE_LAST]
-                f[CYCLE_LAST] = _NO_EVALUATION
-            f[REOPENS] += 1
-            f[STATE] = _OPEN
-            f[LAST_LEAD] = x.lead
-            f[DUE_AT] = x.due_at
-            f[MARKS].append(at)
-        elif kind is IssueEscalated:
-            f[ESCALATIONS] += 1
-            f[DUE_AT] = None
-        elif kind is IssueSuspended:
-            f[STATE] = _SUSPENDED
-        elif kind is IssueResumed:
-            f[STATE] = _OPEN
-            f[DUE_AT] = x.due_at
-        elif kind is DeadlineExtended:
-            f[DUE_AT] = x.due_at
-        elif kind is IssueWithdrawn:
-            if f[STATE] <= _SUSPENDED:
-                f[MARKS].append(at)
-            f[STATE] = _WITHDRAWN
-            f[DUE_AT] = None
-        else:  # DeadlineMissed
-            f[MISSES] += 1
-
-
 # -- activity facts (orders, accountability, visits, task forces) -------------------------
 
 
@@ -662,10 +502,6 @@ class Distribution:
         )
 
 
-def _rate(numerator: int, denominator: int) -> float | None:
-    return numerator / denominator if denominator else None
-
-
 _ISSUE_COUNTS: Final = (
     "registered",
     "withdrawn",
@@ -693,16 +529,18 @@ _ISSUE_COUNTS: Final = (
     "deadline_misses",
 )
 _ISSUE_DISTRIBUTIONS: Final = ("handling_days", "resolution_days", "open_age_days")
-_ISSUE_RATES: Final = (
-    "response_rate",
-    "resolution_rate",
-    "satisfaction_rate",
-    "on_time_rate",
-    "reopen_rate",
-    "transfers_per_issue",
-    "returns_per_issue",
-    "escalations_per_issue",
-)
+_RATES: Final = {
+    "response_rate": ("responded_in_time", "response_due"),
+    "resolution_rate": ("resolved", "due"),
+    "satisfaction_rate": ("satisfied_cycles", "evaluated_cycles"),
+    "on_time_rate": ("on_time", "resolutions"),
+    "reopen_rate": ("reopened_issues", "ever_resolved"),
+    "transfers_per_issue": ("transfers", "registered"),
+    "returns_per_issue": ("returns", "registered"),
+    "escalations_per_issue": ("escalations", "registered"),
+}
+"""Every rate of :class:`IssueMetrics`: name -> (numerator count, denominator count)."""
+_ISSUE_RATES: Final = tuple(_RATES)
 
 
 @attrs.frozen
@@ -779,42 +617,48 @@ class IssueMetrics:
     @property
     def response_rate(self) -> float | None:
         """响应率: responded_in_time / response_due."""
-        return _rate(self.responded_in_time, self.response_due)
+        return self._rate("response_rate")
 
     @property
     def resolution_rate(self) -> float | None:
         """办结率: resolved / due."""
-        return _rate(self.resolved, self.due)
+        return self._rate("resolution_rate")
 
     @property
     def satisfaction_rate(self) -> float | None:
         """满意率: satisfied_cycles / evaluated_cycles."""
-        return _rate(self.satisfied_cycles, self.evaluated_cycles)
+        return self._rate("satisfaction_rate")
 
     @property
     def on_time_rate(self) -> float | None:
         """按时办结率: on_time / resolutions."""
-        return _rate(self.on_time, self.resolutions)
+        return self._rate("on_time_rate")
 
     @property
     def reopen_rate(self) -> float | None:
         """重办率: reopened_issues / ever_resolved."""
-        return _rate(self.reopened_issues, self.ever_resolved)
+        return self._rate("reopen_rate")
 
     @property
     def transfers_per_issue(self) -> float | None:
         """transfers / registered."""
-        return _rate(self.transfers, self.registered)
+        return self._rate("transfers_per_issue")
 
     @property
     def returns_per_issue(self) -> float | None:
         """returns / registered."""
-        return _rate(self.returns, self.registered)
+        return self._rate("returns_per_issue")
 
     @property
     def escalations_per_issue(self) -> float | None:
         """escalations / registered."""
-        return _rate(self.escalations, self.registered)
+        return self._rate("escalations_per_issue")
+
+    def _rate(self, name: str) -> float | None:
+        """The rate ``name`` (see ``_RATES``); None when its denominator is 0."""
+        numerator, denominator = _RATES[name]
+        count = getattr(self, denominator)
+        return getattr(self, numerator) / count if count else None
 
 
 _OUTCOMES: Final = tuple(AccountabilityOutcome)
@@ -933,16 +777,20 @@ _ACTIVITY_SHOWN: Final = (
     "visits",
     "task_forces_created",
 )
+_BACKLOG_SHOWN: Final = ("at", "open", "age_days_p50", "age_days_p90", "age_days_max")
 
 
-def _shown(by: tuple[str, ...], period: Period | None, names: Sequence[str]) -> list[str]:
-    return [*by, *(["period"] if period is not None else []), *names]
-
-
-def _caption(title: str, by: tuple[str, ...], period: Period | None, rows: int) -> str:
+def _table_html(table: Any, title: str, shown: Sequence[str]) -> str:
+    """A table of rows as HTML: its group and period columns and the ``shown`` ones,
+    captioned with ``title``, the grouping and the number of rows."""
+    by, period, rows = table.by, table.period, len(table.rows)
+    columns = [*by, *(["period"] if period is not None else []), *shown]
     grouping = [*by, *([period.value] if period is not None else [])]
     per = f" by {', '.join(grouping)}" if grouping else ""
-    return f"{title}{per}: {rows:,} row{'s' if rows != 1 else ''}"
+    return _html.table(
+        _html.select(table.to_columns(), columns),
+        caption=f"{title}{per}: {rows:,} row{'s' if rows != 1 else ''}",
+    )
 
 
 def _issue_extra(row: IssueMetrics) -> dict[str, Any]:
@@ -973,10 +821,7 @@ class IssueTable:
         return _columns(self.rows, self.by, _ISSUE_COUNTS, _issue_extra)
 
     def _repr_html_(self) -> str:
-        return _html.table(
-            _html.select(self.to_columns(), _shown(self.by, self.period, _ISSUE_SHOWN)),
-            caption=_caption("Issue metrics", self.by, self.period, len(self.rows)),
-        )
+        return _table_html(self, "Issue metrics", _ISSUE_SHOWN)
 
     def row(self, *key: str, period: str | None = None) -> IssueMetrics:
         """The row of one group (and period), or an empty row when no issue falls in it.
@@ -1027,10 +872,7 @@ class ActivityTable:
         return _columns(self.rows, self.by, _ACTIVITY_COUNTS, extra)
 
     def _repr_html_(self) -> str:
-        return _html.table(
-            _html.select(self.to_columns(), _shown(self.by, self.period, _ACTIVITY_SHOWN)),
-            caption=_caption("Activity", self.by, self.period, len(self.rows)),
-        )
+        return _table_html(self, "Activity", _ACTIVITY_SHOWN)
 
 
 @attrs.frozen
@@ -1057,11 +899,7 @@ class BacklogTable:
         )
 
     def _repr_html_(self) -> str:
-        shown = ("at", "open", "age_days_p50", "age_days_p90", "age_days_max")
-        return _html.table(
-            _html.select(self.to_columns(), _shown(self.by, self.period, shown)),
-            caption=_caption("Backlog", self.by, self.period, len(self.rows)),
-        )
+        return _table_html(self, "Backlog", _BACKLOG_SHOWN)
 
 
 @attrs.frozen
@@ -1077,16 +915,8 @@ class Ranked:
     """The denominator behind the value (how much evidence it rests on)."""
 
 
-_RANK_COUNT: Final = {
-    "response_rate": "response_due",
-    "resolution_rate": "due",
-    "satisfaction_rate": "evaluated_cycles",
-    "on_time_rate": "resolutions",
-    "reopen_rate": "ever_resolved",
-    "transfers_per_issue": "registered",
-    "returns_per_issue": "registered",
-    "escalations_per_issue": "registered",
-}
+_RANK_COUNT: Final = {name: denominator for name, (_, denominator) in _RATES.items()}
+"""The count a rate rests on: its denominator."""
 
 
 def rank(
@@ -1211,8 +1041,8 @@ class _Query:
             raise ConfigurationError(f"metrics need a WorkCalendar, got {calendar!r}")
         if not isinstance(response_limit, TimeLimit):
             raise ConfigurationError(f"response_limit must be a TimeLimit, got {response_limit!r}")
-        if at is not None and (not isinstance(at, datetime) or at.utcoffset() is None):
-            raise NaiveDatetimeError(f"the metrics instant {at!r} has no time zone")
+        if at is not None:
+            aware(at, "the metrics instant")
         self.calendar = calendar
         self.by = _dimensions(by)
         self.period = _period(period)
@@ -1557,25 +1387,21 @@ def _activity(
         counts[name] += 1
         return group
 
+    order_keys: dict[str, tuple[str, ...]] = {}
+    """Order id -> the order's group key."""
     for order_id, (issue, unit, dept, category, at, due_at) in activity.orders.items():
         f = facts.get(issue)
-        key = key_of(f[_F_UNIT] if f is not None else unit, dept, category)
-        bump(key, at, "supervision_orders")
+        key = order_keys[order_id] = key_of(f[_F_UNIT] if f is not None else unit, dept, category)
+        group = bump(key, at, "supervision_orders")
         closed = activity.closes.get(order_id)
         if closed is not None and closed[1] is CloseReason.RESOLVED and closed[0] <= due_at:
-            rows[(key, label(day_of(at)) if label is not None else None)]["orders_met"] += 1
+            rows[group]["orders_met"] += 1
     for order_id, (closed_at, _) in activity.closes.items():
-        order = activity.orders.get(order_id)
-        if order is not None:
-            f = facts.get(order[0])
-            key = key_of(f[_F_UNIT] if f is not None else order[1], order[2], order[3])
-            bump(key, closed_at, "orders_closed")
+        if (order_key := order_keys.get(order_id)) is not None:
+            bump(order_key, closed_at, "orders_closed")
     for order_id, observed in activity.overdue.items():
-        order = activity.orders.get(order_id)
-        if order is not None:
-            f = facts.get(order[0])
-            key = key_of(f[_F_UNIT] if f is not None else order[1], order[2], order[3])
-            bump(key, observed, "orders_overdue")
+        if (order_key := order_keys.get(order_id)) is not None:
+            bump(order_key, observed, "orders_overdue")
     causes: dict[AccountabilityCause, int] = {}
     for record in activity.accountability.values():
         key = key_of(record.unit, record.department, None)
@@ -1624,12 +1450,8 @@ def _activity(
     return ActivityTable(query.by, query.period, table_rows), total, by_cause
 
 
-def _metrics(
-    facts: Mapping[IssueId, _Facts],
-    activity: _Activity,
-    latest: datetime | None,
-    query: _Query,
-) -> Metrics:
+def _metrics(facts: Mapping[IssueId, _Facts], activity: _Activity, query: _Query) -> Metrics:
+    latest = _latest(facts, activity)
     at = query.at
     if at is None:
         at = latest
@@ -1719,71 +1541,60 @@ class MetricsProjection:
             InvariantError: for an issue event out of order (a version that does not
                 follow the issue's last one, or an event before the registration).
         """
-        if position is not None:
+        if position is None:
+            self.apply_all((event,))
+        else:
             self._position = position
-        handler = _ISSUE_HANDLERS.get(type(event))
-        if handler is not None:
-            e: Any = event
-            f = self._facts.get(e.issue_id)
-            if f is None:
-                raise InvariantError(
-                    f"issue {e.issue_id!r}: {type(e).__name__} before its registration"
-                )
-            version = e.version
-            if version != f[_F_VERSION] + 1:
-                raise _out_of_order(f, e)
-            handler(f, e)
-            f[_F_VERSION] = version
-            f[_F_UPDATED_AT] = e.occurred_at
-        elif type(event) is IssueRegistered:
-            registered: Any = event
-            if registered.issue_id in self._facts:
-                raise _out_of_order(self._facts[registered.issue_id], registered)
-            self._facts[registered.issue_id] = _new_facts(registered)
-        elif not self._activity.apply(event) and isinstance(event, Recorded):
-            self.apply(event.event, event.position if position is None else position)
+            self.apply_all((event.event if isinstance(event, Recorded) else event,))
 
     def apply_all(self, events: Iterable[object]) -> None:
         """Fold many events in order (the same as :meth:`apply` on each, a little faster).
 
         ``events`` may be a store's ``read_all()``: each pair's event is folded and the
         last pair's position becomes :attr:`position`.
+
+        Raises:
+            InvariantError: as :meth:`apply` (the events before the one refused stay
+                folded in).
         """
-        pairs, pieces = _pieces(events)
-        for piece in pieces:
-            if pairs:
-                self._apply_pairs(piece)
-            else:
-                self._apply_events(piece)
-
-    def _apply_pairs(self, events: Iterable[object]) -> None:
-        apply = self.apply
-        for item in events:
-            if isinstance(item, Recorded):
-                apply(item.event, item.position)
-            else:
-                apply(item)
-
-    def _apply_events(self, events: Iterable[object]) -> None:
+        # Names as locals: this loop runs once per event, for the batch and the
+        # incremental metrics alike.
+        facts = self._facts
+        get = facts.get
         handlers = _ISSUE_HANDLERS
-        get = self._facts.get
-        apply = self.apply
-        for event in events:
-            handler = handlers.get(type(event))
-            if handler is None:
-                apply(event)
-                continue
-            e: Any = event
-            f = get(e.issue_id)
-            if f is None:
-                apply(event)  # raises: not registered
-                continue
-            version = e.version
-            if version != f[_F_VERSION] + 1:
-                raise _out_of_order(f, e)
-            handler(f, e)
-            f[_F_VERSION] = version
-            f[_F_UPDATED_AT] = e.occurred_at
+        activity = self._activity.apply
+        registered, pair = IssueRegistered, Recorded
+        VERSION, UPDATED_AT = _F_VERSION, _F_UPDATED_AT
+        position = None
+        try:
+            for e in events:
+                if type(e) is pair:
+                    position = e.position
+                    e = e.event
+                x: Any = e
+                handler = handlers.get(type(x))
+                if handler is not None:
+                    f = get(x.issue_id)
+                    if f is None:
+                        raise InvariantError(
+                            f"issue {x.issue_id!r}: {type(x).__name__} before its registration"
+                        )
+                    version = x.version
+                    if version != f[VERSION] + 1:
+                        raise _out_of_order(f, x)
+                    handler(f, x)
+                    f[VERSION] = version
+                    f[UPDATED_AT] = x.occurred_at
+                elif type(x) is registered:
+                    if x.issue_id in facts:
+                        raise _out_of_order(facts[x.issue_id], x)
+                    facts[x.issue_id] = _new_facts(x)
+                elif not activity(x) and isinstance(x, Recorded):  # a pair of a subclass
+                    position = x.position
+                    self.apply_all((x.event,))
+        finally:
+            if position is not None:
+                self._position = position
 
     def metrics(
         self,
@@ -1797,7 +1608,7 @@ class MetricsProjection:
     ) -> Metrics:
         """The metrics of everything applied so far (see :func:`compute_metrics`)."""
         query = _Query(calendar, by, period, at, hierarchy, response_limit)
-        return _metrics(self._facts, self._activity, _latest(self._facts, self._activity), query)
+        return _metrics(self._facts, self._activity, query)
 
 
 def compute_metrics(
@@ -1826,9 +1637,55 @@ def compute_metrics(
 
     Raises:
         ConfigurationError: for an unknown dimension or period, grouping by level
-            without a hierarchy, or an ``at`` before the latest event.
+            without a hierarchy, or an ``at`` that is not a datetime or is before the
+            latest event.
+        NaiveDatetimeError: for an ``at`` without a time zone.
         InvariantError: for issue events out of order.
     """
     query = _Query(calendar, by, period, at, hierarchy, response_limit)
-    facts, activity = _fold_log(events)
-    return _metrics(facts, activity, _latest(facts, activity), query)
+    projection = MetricsProjection()
+    projection.apply_all(events)
+    return _metrics(projection._facts, projection._activity, query)
+
+
+# -- for the plots ---------------------------------------------------------------------------
+
+
+class _Resolution(NamedTuple):
+    """An issue whose latest resolution stands, with the facts behind its day figures."""
+
+    issue: IssueId
+    unit: str
+    category: str
+    department: str
+    """The last lead department (``"-"`` if never assigned)."""
+    registered_at: datetime
+    assigned_at: datetime | None
+    """The first assignment."""
+    resolved_at: datetime
+    """The latest resolution."""
+
+
+def _resolutions(events: Iterable[object]) -> list[_Resolution]:
+    """The issues of a log whose latest resolution stands (resolved or archived), in
+    registration order: those behind :attr:`IssueMetrics.handling_days` (first assignment
+    to latest resolution) and ``resolution_days`` (registration to latest resolution).
+
+    Raises:
+        InvariantError: for issue events out of order.
+    """
+    projection = MetricsProjection()
+    projection.apply_all(events)
+    return [
+        _Resolution(
+            f[_F_ISSUE],
+            f[_F_UNIT],
+            f[_F_CATEGORY],
+            f[_F_LAST_LEAD] if f[_F_LAST_LEAD] is not None else _NONE,
+            f[_F_REGISTERED_AT],
+            f[_F_FIRST_ASSIGNED_AT],
+            f[_F_LAST_RESOLVED_AT],
+        )
+        for f in projection._facts.values()
+        if f[_F_STATE] in (_RESOLVED, _ARCHIVED)
+    ]

@@ -37,20 +37,13 @@ from zoneinfo import ZoneInfo
 from closedloop.china import china_calendar
 from closedloop.departments import CoordinationGraph, Departments, HandlingRecord
 from closedloop.errors import ConfigurationError, MissingExtraError
-from closedloop.lifecycle.events import (
-    IssueAssigned,
-    IssueEvent,
-    IssueRegistered,
-    IssueReopened,
-    IssueResolved,
-    IssueTransferred,
-    IssueWithdrawn,
-)
+from closedloop.lifecycle.events import IssueEvent, IssueRegistered
 from closedloop.metrics import (
     BacklogTable,
     Metrics,
     MetricsProjection,
     Period,
+    _resolutions,
     compute_metrics,
     rank,
 )
@@ -108,7 +101,7 @@ def _events(source: object, feature: str) -> list[object]:
     if isinstance(source, ClosedLoop):
         source = source.store
     if isinstance(source, EventStore):
-        return [recorded.event for recorded in source.read_all()]
+        source = source.read_all()
     if isinstance(source, str | bytes) or not isinstance(source, Iterable):
         raise TypeError(
             f"{feature} draws from events, a SimulationResult, a ClosedLoop or an "
@@ -238,7 +231,7 @@ _GROUPS = ("difficulty", "category", "department", "unit")
 
 
 def _resolved_days(
-    events: Iterable[object],
+    events: Sequence[object],
     *,
     calendar: WorkCalendar,
     measure: str = "handling",
@@ -255,52 +248,28 @@ def _resolved_days(
 
     Raises:
         ConfigurationError: for an unknown measure or group.
+        InvariantError: for issue events out of order (as the metrics refuse them).
     """
     if measure not in _MEASURES:
         raise ConfigurationError(f"measure is one of {', '.join(_MEASURES)}, got {measure!r}")
     if by is not None and by not in _GROUPS:
         raise ConfigurationError(f"by is None or one of {', '.join(_GROUPS)}, got {by!r}")
-    # issue -> [group values, registered, first assigned, last resolved, stands]
-    facts: dict[str, list[Any]] = {}
-    for event in events:
-        if not isinstance(event, IssueEvent):
-            continue
-        if isinstance(event, IssueRegistered):
-            groups = {
-                "difficulty": event.difficulty.value,
-                "category": event.category,
-                "unit": event.unit,
-                "department": "-",
-            }
-            facts[event.issue_id] = [groups, event.occurred_at, None, None, False]
-            continue
-        fact = facts.get(event.issue_id)
-        if fact is None:
-            continue
-        if isinstance(event, IssueAssigned):
-            fact[0]["department"] = event.lead
-            if fact[2] is None:
-                fact[2] = event.occurred_at
-        elif isinstance(event, IssueReopened):
-            fact[0]["department"] = event.lead
-            fact[4] = False
-        elif isinstance(event, IssueTransferred):
-            fact[0]["department"] = event.to_department
-        elif isinstance(event, IssueResolved):
-            fact[3] = event.occurred_at
-            fact[4] = True
-        elif isinstance(event, IssueWithdrawn):
-            fact[4] = False
+    difficulty: dict[object, str] = {}
+    if by == "difficulty":
+        difficulty = {
+            e.issue_id: e.difficulty.value for e in events if isinstance(e, IssueRegistered)
+        }
     between = calendar.workdays_between
     out: dict[str, list[int]] = {}
-    for groups, registered, assigned, resolved, stands in facts.values():
-        if not stands:
-            continue
-        start = registered if measure == "resolution" else assigned
+    for issue in _resolutions(events):
+        start = issue.registered_at if measure == "resolution" else issue.assigned_at
         if start is None:
             continue
-        key = _TOTAL if by is None else str(groups[by])
-        out.setdefault(key, []).append(between(start, resolved))
+        if by is None:
+            key = _TOTAL
+        else:
+            key = difficulty[issue.issue] if by == "difficulty" else str(getattr(issue, by))
+        out.setdefault(key, []).append(between(start, issue.resolved_at))
     return dict(sorted(out.items()))
 
 
