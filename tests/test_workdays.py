@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pendulum
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import closedloop as cl
@@ -91,6 +91,24 @@ def test_aware_datetimes_are_converted_to_the_calendars_zone() -> None:
     assert CAL.day_of(datetime(2025, 9, 30, 13, tzinfo=ZoneInfo("America/New_York"))) == date(
         2025, 10, 1
     )
+
+
+@given(
+    year=st.integers(1900, 2199),
+    minute=st.integers(0, 366 * 24 * 60 - 1),
+    zone=st.sampled_from(["Atlantic/Reykjavik", "UTC", "Asia/Shanghai", "America/Sao_Paulo"]),
+)
+@example(year=1960, minute=23 * 60 + 30, zone="Atlantic/Reykjavik")  # UTC-1 then
+def test_the_day_of_an_instant_is_its_date_in_the_calendars_zone(
+    year: int, minute: int, zone: str
+) -> None:
+    """Whatever was seen before: a zone's offset can match the calendar's in some years
+    (Reykjavik is UTC since 1968) and not in others."""
+    unbounded = WorkCalendar("anywhere")  # UTC, a table from 1970 to 2100
+    seen = datetime(2020, 1, 1, 12, tzinfo=ZoneInfo(zone))
+    unbounded.day_of(seen)
+    instant = datetime(year, 1, 1, tzinfo=ZoneInfo(zone)) + timedelta(minutes=minute)
+    assert unbounded.day_of(instant) == instant.astimezone(UTC).date()
 
 
 def test_pendulum_values_are_accepted() -> None:

@@ -620,7 +620,10 @@ class WorkCalendar:
         """The ordinal of the calendar day on which ``day`` falls in this calendar's zone."""
         if isinstance(day, datetime):
             if self._same_day_zones.get(day.tzinfo):
-                return day.toordinal()
+                o = day.toordinal()
+                # The zones were compared over the table's years only.
+                if self._table.lo <= o < self._table.hi:
+                    return o
             return self._ordinal_of_instant(day)
         if isinstance(day, date):
             return day.toordinal()
@@ -645,16 +648,21 @@ class WorkCalendar:
             years = self.covered_years
             self._same_day_zones[tz] = _constant_offset(tz, years[0], years[-1]) == fixed
         if offset == fixed:
-            return instant.toordinal()
-        shift = fixed - offset
-        local = (
-            instant.hour * 3600
-            + instant.minute * 60
-            + instant.second
-            + shift.days * _SECONDS_PER_DAY
-            + shift.seconds
-        )
-        return instant.toordinal() + local // _SECONDS_PER_DAY
+            o = instant.toordinal()
+        else:
+            shift = fixed - offset
+            local = (
+                instant.hour * 3600
+                + instant.minute * 60
+                + instant.second
+                + shift.days * _SECONDS_PER_DAY
+                + shift.seconds
+            )
+            o = instant.toordinal() + local // _SECONDS_PER_DAY
+        if self._table.lo <= o < self._table.hi:
+            return o
+        # The calendar's zone keeps its offset over the table's years only.
+        return instant.astimezone(self._zone).toordinal()
 
     def local(self, instant: InstantLike) -> datetime:
         """``instant`` expressed in the calendar's zone (naive datetimes are refused)."""
