@@ -165,6 +165,18 @@ def test_grants_validity_and_categories() -> None:
         policy.require(actor, Action.ARCHIVE, finance, NOW)
 
 
+@pytest.mark.parametrize("bounded", [True, False], ids=["grant in force for a time", "open grant"])
+def test_a_naive_instant_is_refused_whatever_the_grants(bounded: bool) -> None:
+    actor = Actor("liaison", ActorKind.OFFICIAL, unit=world.CITY)
+    until = NOW + timedelta(days=30) if bounded else None
+    grant = Grant("g", "liaison", Action.ASSIGN, world.CITY, valid_until=until)
+    naive = NOW.replace(tzinfo=None)
+    target = Target(world.TOWN_A)
+    for access in (AccessPolicy(world.HIERARCHY, [grant], [actor]), cl.Unrestricted()):
+        with pytest.raises(cl.NaiveDatetimeError, match="time zone"):
+            access.authorize(actor, Action.ASSIGN, target, naive)
+
+
 @pytest.mark.parametrize(
     ("build", "message"),
     [

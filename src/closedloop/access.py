@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 import attrs
 
-from closedloop._checks import member
+from closedloop._checks import aware, member
 from closedloop._enums import FastEnum
 from closedloop.errors import ConfigurationError, PermissionDeniedError, UnknownActorError
 from closedloop.ids import ActorId, DepartmentId, UnitId
@@ -321,7 +321,13 @@ class Unrestricted:
         self._decisions: dict[tuple[ActorId, Action], Decision] = {}
 
     def authorize(self, actor: Actor, action: Action, target: TargetLike, at: datetime) -> Decision:
-        """Allow ``action`` unless a domain rule forbids it."""
+        """Allow ``action`` unless a domain rule forbids it.
+
+        Raises:
+            NaiveDatetimeError: ``at`` has no time zone.
+        """
+        if getattr(at, "tzinfo", None) is None:
+            aware(at, "the instant of an authorization")
         if action in _RULED:
             refusal = domain_refusal(actor, action, target, self.hierarchy)
             if refusal is not None:
@@ -498,7 +504,12 @@ class AccessPolicy:
         An actor whose id is registered with the policy must be that registered actor
         (same kind, unit and department): grants belong to the registration, so a
         look-alike ``Actor`` built with another department is refused.
+
+        Raises:
+            NaiveDatetimeError: ``at`` has no time zone.
         """
+        if getattr(at, "tzinfo", None) is None:
+            aware(at, "the instant of an authorization")
         registered = self._actors.get(actor.id)
         if (
             registered is not None
