@@ -4,6 +4,7 @@ grid syntax, and the period ``--start`` and ``--months`` describe."""
 from __future__ import annotations
 
 import csv
+import importlib.metadata
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
@@ -14,6 +15,11 @@ import pytest
 import closedloop.cli as cli
 from closedloop.cli import build_parser, main
 from closedloop.errors import ConfigurationError
+
+
+def test_the_closedloop_command_is_the_command_line() -> None:
+    (script,) = importlib.metadata.entry_points(group="console_scripts", name="closedloop")
+    assert script.load() is main
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -259,6 +265,43 @@ def test_an_unwritable_csv_is_a_user_error(
     monkeypatch.setattr(simulation.SweepResult, "compare", lambda self: _Table())
     missing = tmp_path / "no" / "such" / "rows.csv"
     assert_user_error(capsys, ["sweep", "--threads", "--csv", str(missing)], "rows.csv")
+
+
+def test_simulate_writes_its_event_log_to_sqlite(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from closedloop.store import SQLiteEventStore
+
+    target = tmp_path / "log.db"
+    argv = ["simulate", "--policy", "downward_meetings", "--months", "1", "--sqlite", str(target)]
+    status, out, _ = run(capsys, *argv)
+    assert status == 0
+    assert f"event log written to {target}" in out
+    with SQLiteEventStore(str(target)) as store:
+        kinds = {type(recorded.event).__name__ for recorded in store.read_all()}
+    assert {"IssueRegistered", "IssueAssigned", "MeetingHeld"} <= kinds
+
+
+@pytest.mark.parametrize("policy", ["downward_meetings", "both"])
+def test_simulate_refuses_to_write_its_log_into_an_existing_file(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    policy: str,
+) -> None:
+    """Refused before anything runs, and the existing file is left as it was."""
+    from closedloop import simulation
+
+    def must_not_run(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the simulation ran")
+
+    monkeypatch.setattr(simulation.Simulation, "run", must_not_run)
+    target = tmp_path / "log.db"
+    existing = target if policy != "both" else tmp_path / "log-baseline.db"
+    existing.write_bytes(b"kept")
+    argv = ["simulate", "--policy", policy, "--months", "1", "--sqlite", str(target)]
+    assert_user_error(capsys, argv, existing.name, "exists")
+    assert existing.read_bytes() == b"kept"
 
 
 class _Table:

@@ -323,6 +323,7 @@ def test_the_documented_diagram_is_the_generated_one() -> None:
     dot = cl.lifecycle_diagram("dot")
     assert dot.startswith("digraph lifecycle {")
     assert "archived [shape=doublecircle]" in dot
+    assert cl.lifecycle_diagram("graphviz") == dot
     with pytest.raises(cl.ConfigurationError):
         cl.lifecycle_diagram("svg")
 

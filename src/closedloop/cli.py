@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import os
 import sys
 import time as clock
 from collections.abc import Callable, Sequence
@@ -158,6 +159,14 @@ def _simulate(args: argparse.Namespace) -> int:
     from closedloop.simulation import Simulation
 
     scenario, policies = _scenario_and_policies(args)
+    if args.sqlite:
+        for policy in policies:
+            path = args.sqlite if len(policies) == 1 else _suffixed(args.sqlite, policy.name)
+            if os.path.exists(path):
+                raise ConfigurationError(
+                    f"--sqlite {path}: the file exists; a run's event log goes into a new "
+                    "file (remove it or choose another name)"
+                )
     show = args.progress or sys.stderr.isatty()
     results = []
     for policy in policies:

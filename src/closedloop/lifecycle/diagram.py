@@ -34,7 +34,9 @@ def _edges() -> list[tuple[str, str, list[str]]]:
 
 
 def lifecycle_diagram(format: str = "mermaid") -> str:
-    """The lifecycle's transition table as Mermaid (``"mermaid"``) or Graphviz (``"dot"``) text.
+    """The lifecycle's transition table as Mermaid (``"mermaid"``) or Graphviz text.
+
+    Graphviz is ``"dot"`` (``"graphviz"`` is accepted as another name for it).
 
     Each arrow is labelled with the events that cause it; the terminal statuses
     (archived, withdrawn) lead to the end state.
@@ -46,7 +48,7 @@ def lifecycle_diagram(format: str = "mermaid") -> str:
             lines.append(f"    {source} --> {target}: {', '.join(names)}")
         lines.extend(f"    {s.value} --> [*]" for s in Status if s.is_terminal)
         return "\n".join(lines) + "\n"
-    if format == "dot":
+    if format in ("dot", "graphviz"):
         lines = ["digraph lifecycle {", "    rankdir=LR;", '    start [shape=point, label=""];']
         lines.extend(
             f"    {s.value} [shape={'doublecircle' if s.is_terminal else 'box'}];" for s in Status
@@ -57,4 +59,6 @@ def lifecycle_diagram(format: str = "mermaid") -> str:
             lines.append(f'    {tail} -> {target} [label="{label}"];')
         lines.append("}")
         return "\n".join(lines) + "\n"
-    raise ConfigurationError(f"unknown diagram format {format!r}; use 'mermaid' or 'dot'")
+    raise ConfigurationError(
+        f"unknown diagram format {format!r}; use 'mermaid' or 'dot' (or 'graphviz')"
+    )
