@@ -152,6 +152,25 @@ def test_warning_levels_move_from_normal_to_yellow_to_red() -> None:
     assert late.remaining < 0
 
 
+def test_a_same_day_limit_warns_once_most_of_the_day_is_gone() -> None:
+    clock = YIWU.start_clock(Difficulty.SIMPLE, at(2025, 3, 3, 10), CAL)  # due 3 March
+    assert clock.read(at(2025, 3, 3, 10, 5)).level is WarningLevel.NORMAL
+    assert clock.read(at(2025, 3, 3, 19)).level is WarningLevel.NORMAL  # 9 of 14 hours
+    assert clock.read(at(2025, 3, 3, 21)).level is WarningLevel.YELLOW  # 11 of 14 hours
+    assert clock.read(at(2025, 3, 4, 9)).level is WarningLevel.RED
+
+
+def test_a_reading_counted_across_an_estimated_year_is_provisional() -> None:
+    estimating = cl.china_calendar(unannounced="provisional")
+    clock = YIWU.start_clock(Difficulty.COMPLEX, at(2026, 12, 21), estimating)
+    assert not clock.deadline.provisional  # due in December, on published data
+    assert not clock.read(at(2026, 12, 22)).provisional
+    late = clock.read(at(2027, 1, 12))
+    assert late.breached
+    assert late.estimated
+    assert late.provisional
+
+
 def test_orange_threshold_is_configurable() -> None:
     policy = DeadlinePolicy(
         "strict",

@@ -105,11 +105,23 @@ def test_scale_is_monotone(a: float, b: float) -> None:
     assert ORDER.index(scale.verdict(low)) <= ORDER.index(scale.verdict(high))
 
 
+@given(st.floats(1, 100), st.floats(0.01, 0.99))
+def test_any_thresholds_give_default_points_that_round_trip(
+    satisfied_from: float, share: float
+) -> None:
+    """Only the thresholds given: the default points follow them."""
+    scale = Scale(satisfied_from=satisfied_from, basic_from=satisfied_from * share)
+    for verdict in ORDER:
+        assert scale.verdict(scale.score(verdict)) is verdict
+    assert Scale().score(Verdict.BASICALLY_SATISFIED) == 80.0
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [
         ({"satisfied_from": 50, "basic_from": 60}, "must be below"),
         ({"satisfied_from": 120}, r"\[0, 100\]"),
+        ({"basic_from": 0}, "above 0"),
         ({"points": {"satisfied": 100, "basically_satisfied": 95, "dissatisfied": 0}}, "band"),
         ({"points": {"satisfied": 100}}, "missing"),
     ],

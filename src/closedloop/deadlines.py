@@ -351,6 +351,8 @@ class ClockReading:
     ``elapsed`` and ``remaining`` are in the limit's unit: whole days for day limits
     (working days, or calendar days for calendar-day limits), minutes of working time
     for limits in hours. ``remaining`` is negative once the deadline is breached.
+    ``fraction`` is the share of the allowed time used: ``elapsed / allowed``, or, for
+    a same-day limit, the share of the time from the start to the deadline.
     """
 
     at: datetime
@@ -363,11 +365,13 @@ class ClockReading:
     breached: bool
     paused: bool
     cycle: int
+    estimated: bool = False
+    """Whether counting up to ``at`` crossed a year whose calendar data was estimated."""
 
     @property
     def provisional(self) -> bool:
-        """Whether the reading rests on estimated calendar data."""
-        return self.deadline.provisional
+        """Whether the reading rests on estimated calendar data (its deadline or its counts)."""
+        return self.deadline.provisional or self.estimated
 
 
 @attrs.frozen
@@ -547,7 +551,11 @@ class DeadlineClock:
         remaining = self._units_between(at, deadline.due_at)
         if breached:
             remaining = min(remaining, -1) if cycle.limit.unit.is_days else min(remaining, 0)
-        fraction = elapsed / allowed if allowed else (1.0 if elapsed >= 0 else 0.0)
+        if allowed:
+            fraction = elapsed / allowed
+        else:  # a same-day limit: the share of the time from the start to the deadline
+            span = (deadline.due_at - cycle.start).total_seconds()
+            fraction = (effective - cycle.start).total_seconds() / span if span > 0 else 1.0
         fraction = max(0.0, fraction)
         level = self.warnings.level(fraction, breached=breached)
         return ClockReading(
@@ -561,6 +569,7 @@ class DeadlineClock:
             breached=breached,
             paused=paused,
             cycle=self.cycle,
+            estimated=self.calendar.uses_estimates(cycle.start, at),
         )
 
     def is_breached(self, at: datetime) -> bool:

@@ -112,9 +112,13 @@ def _points(value: Mapping[Any, float]) -> Mapping[Verdict, float]:
     return MappingProxyType({v: _score_value(given[v], f"points[{v.value}]") for v in Verdict})
 
 
-def _default_points() -> Mapping[Verdict, float]:
+def _default_points(scale: Scale) -> Mapping[Verdict, float]:
+    """100, 80 and 0; 80 only if it is 基本满意 on this scale, else the middle of that band."""
+    basic = 80.0
+    if not scale.basic_from <= basic < scale.satisfied_from:
+        basic = (scale.basic_from + scale.satisfied_from) / 2
     return _points(
-        {Verdict.SATISFIED: 100.0, Verdict.BASICALLY_SATISFIED: 80.0, Verdict.DISSATISFIED: 0.0}
+        {Verdict.SATISFIED: 100.0, Verdict.BASICALLY_SATISFIED: basic, Verdict.DISSATISFIED: 0.0}
     )
 
 
@@ -125,24 +129,31 @@ class Scale:
     A score of ``satisfied_from`` or more is 满意; from ``basic_from`` up to (not
     including) ``satisfied_from`` it is 基本满意; below ``basic_from`` it is 不满意.
     The defaults, 90 and 60, are common in satisfaction surveys. ``points`` gives the
-    score a verbal verdict stands for (by default 100, 80 and 0); each must fall in its
-    own band, so converting a verdict to points and back gives the verdict again.
+    score a verbal verdict stands for (by default 100, 80 and 0, or the middle of the
+    基本满意 band when other thresholds leave 80 outside it); each must fall in its own
+    band, so converting a verdict to points and back gives the verdict again.
 
     Raises:
-        ConfigurationError: for thresholds outside [0, 100] or out of order, or points
-            that fall outside their verdict's band.
+        ConfigurationError: for thresholds outside [0, 100] or out of order, a
+            ``basic_from`` of 0 (nothing would be 不满意), or points that fall outside
+            their verdict's band.
     """
 
     satisfied_from: float = attrs.field(default=90.0, converter=float)
     basic_from: float = attrs.field(default=60.0, converter=float)
     points: Mapping[Verdict, float] = attrs.field(
-        factory=_default_points, converter=_points, eq=False
+        default=attrs.Factory(_default_points, takes_self=True), converter=_points, eq=False
     )
     _points_key: tuple[tuple[Verdict, float], ...] = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         _score_value(self.satisfied_from, "satisfied_from")
         _score_value(self.basic_from, "basic_from")
+        if self.basic_from <= 0:
+            raise ConfigurationError(
+                f"basic_from ({self.basic_from}) must be above 0, or no score is 不满意 "
+                "(dissatisfied)"
+            )
         if not self.basic_from < self.satisfied_from:
             raise ConfigurationError(
                 f"basic_from ({self.basic_from}) must be below satisfied_from "
