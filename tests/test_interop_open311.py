@@ -177,6 +177,8 @@ def test_units_difficulty_and_titles_have_fallbacks() -> None:
         (good(service_request_id=True), "service_request_id"),
         (good(requested_datetime="2025-03-03 09:00"), "requested_datetime"),
         (good(requested_datetime="yesterday"), "requested_datetime"),
+        (good(requested_datetime="9999-12-31T23:59:59-23:59"), "requested_datetime"),
+        (good(updated_datetime="0001-01-01T00:00:00+23:59"), "updated_datetime"),
         (good(updated_datetime=20250303), "updated_datetime"),
         (good(expected_datetime="2025-13-01T00:00:00Z"), "expected_datetime"),
         (good(status="pending"), "status"),

@@ -64,7 +64,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Collection, Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final, TypeAlias
 
 import attrs
@@ -286,6 +286,10 @@ def _parse_time(value: object) -> tuple[datetime | None, str | None]:
         return None, f"{_describe(value)} is not an ISO 8601 date and time"
     if at.utcoffset() is None:
         return None, f"{_describe(value)} has no UTC offset (add one, e.g. +08:00 or Z)"
+    try:
+        at.astimezone(UTC)
+    except OverflowError:
+        return None, f"{_describe(value)} lies outside the dates that can be stored"
     return at, None
 
 
