@@ -607,6 +607,22 @@ def test_buck_passing_counts_equal_the_handovers_between_each_pair(
 
 
 @given(histories())
+def test_each_pair_counts_the_cycles_that_passed_an_issue_between_them(
+    history: tuple[list[HandlingRecord], dict[IssueId, _Expected]],
+) -> None:
+    records, expected = history
+    cycles: Counter[frozenset[DepartmentId]] = Counter()
+    for exp in expected.values():
+        for end, department in enumerate(exp.path):
+            earlier = [i for i in range(end) if exp.path[i] == department]
+            if earlier:
+                stretch = exp.path[earlier[-1] : end + 1]
+                cycles.update({frozenset(step) for step in itertools.pairwise(stretch)})
+    for p in buck_passing(records):
+        assert p.cycles == cycles[frozenset((p.a, p.b))]
+
+
+@given(histories())
 def test_cycles_are_found_exactly_when_a_department_repeats(
     history: tuple[list[HandlingRecord], dict[IssueId, _Expected]],
 ) -> None:

@@ -1234,6 +1234,9 @@ class BuckPassingPair:
         returns_a_to_b, transfers_a_to_b: handovers from ``a`` to ``b``.
         returns_b_to_a, transfers_b_to_a: handovers from ``b`` to ``a``.
         issues: the issues involved, sorted.
+        cycles: handling cycles (see :func:`handling_cycles`) in which the issue passed
+            directly between the two: the buck-passing that brought an issue back to
+            where it had been.
     """
 
     a: DepartmentId
@@ -1243,6 +1246,7 @@ class BuckPassingPair:
     returns_b_to_a: int
     transfers_b_to_a: int
     issues: tuple[IssueId, ...]
+    cycles: int = 0
 
     @property
     def a_to_b(self) -> int:
@@ -1277,8 +1281,16 @@ def _buck_passing(tracks: Mapping[IssueId, _IssueTrack]) -> list[BuckPassingPair
             slot = (0 if forward else 2) + (0 if h.role is HandlingRole.RETURNED else 1)
             counts.setdefault(key, [0, 0, 0, 0])[slot] += 1
             issues.setdefault(key, set()).add(issue_id)
+    cycles: dict[tuple[DepartmentId, DepartmentId], int] = {}
+    for issue_id, track in tracks.items():
+        for cycle in track.cycles(issue_id):
+            passed = {(x, y) if x < y else (y, x) for x, y in itertools.pairwise(cycle.departments)}
+            for key in passed & counts.keys():
+                cycles[key] = cycles.get(key, 0) + 1
     pairs = [
-        BuckPassingPair(a, b, c[0], c[1], c[2], c[3], tuple(sorted(issues[(a, b)])))
+        BuckPassingPair(
+            a, b, c[0], c[1], c[2], c[3], tuple(sorted(issues[(a, b)])), cycles.get((a, b), 0)
+        )
         for (a, b), c in counts.items()
     ]
     pairs.sort(key=lambda p: (-p.total, -p.back_and_forth, p.a, p.b))
@@ -1294,7 +1306,8 @@ def buck_passing(records: Iterable[HandlingRecord]) -> list[BuckPassingPair]:
     reassignment, is not between two departments and is not counted; neither is a
     reassignment that no return or transfer record explains. Pairs are ranked
     by total handovers, then by handovers in the weaker direction (back-and-forth
-    traffic ranks above one-way traffic), then by ids.
+    traffic ranks above one-way traffic), then by ids. Each pair also counts the
+    handling cycles it took part in (``cycles``).
     """
     return _buck_passing(_tracks(records))
 
