@@ -294,7 +294,8 @@ class TaskForceMachine(RuleBasedStateMachine):
 
     @rule()
     def close(self) -> None:
-        expected = self.state.is_open and all(v == "done" for v in self.model.values())
+        done = all(v == "done" for v in self.model.values())
+        expected = self.state.is_open and bool(self.model) and done
         assert self._run(CloseTaskForce("tf")) == expected
 
     @invariant()

@@ -18,9 +18,17 @@ A task force is its own event stream (stream id = task force id). Commands go th
 * :class:`RecordPlan` → :class:`PlanRecorded` (the per-unit plan, 一企一策, for one
   linked issue; recording again revises a plan that is not resolved yet);
 * :class:`ResolvePlan` → :class:`PlanResolved`;
-* :class:`CloseTaskForce` → :class:`TaskForceClosed`, **only** when every linked issue
-  has a plan and every plan is resolved; otherwise a :class:`~closedloop.CommandError`
-  names the issues still without a plan or with an unresolved one.
+* :class:`CloseTaskForce` → :class:`TaskForceClosed`, **only** when at least one issue
+  is linked and every linked issue has a plan and every plan is resolved; otherwise a
+  :class:`~closedloop.CommandError` says the task force has no linked issue, or names
+  the issues still without a plan or with an unresolved one.
+
+A downward meeting may refer an issue to a task force (``DecisionKind.TASK_FORCE``,
+``MeetingDecision.task_force`` naming it). :func:`links_from_meetings` reads the held
+meetings and returns the :class:`LinkIssue` commands that carry the referrals out (for
+:func:`decide_task_force`, so access rules apply), skipping issues already linked, and
+a :class:`ReferralProblem` for each referral that names no task force, an unknown one
+or a closed one.
 
 Linking an issue does not change its own lifecycle: it keeps its lead and deadline
 (the article's plans were "assigned through the system with a time limit"). An
@@ -48,8 +56,18 @@ from closedloop.errors import (
     ConfigurationError,
     InvariantError,
 )
-from closedloop.ids import ActorId, DepartmentId, EventId, IssueId, TaskForceId, UnitId
+from closedloop.ids import (
+    ActorId,
+    DepartmentId,
+    EventId,
+    IssueId,
+    MeetingId,
+    TaskForceId,
+    UnitId,
+)
 from closedloop.lifecycle.state import IssueState, Status
+from closedloop.meetings.events import DecisionKind, MeetingHeld
+from closedloop.meetings.record import MeetingState, MeetingStatus
 from closedloop.supervision import Fact, _explain, _facts
 
 __all__ = [
@@ -58,10 +76,13 @@ __all__ = [
     "CreateTaskForce",
     "IssueLinked",
     "LinkIssue",
+    "MeetingLinks",
     "PlanRecorded",
     "PlanResolved",
     "PlanState",
     "RecordPlan",
+    "ReferralProblem",
+    "ReferralProblemKind",
     "ResolvePlan",
     "TaskForceClosed",
     "TaskForceCommand",
@@ -73,6 +94,7 @@ __all__ = [
     "TaskForceStatus",
     "decide_task_force",
     "evolve_task_force",
+    "links_from_meetings",
     "replay_task_force",
     "title_similarity",
     "title_tokens",
@@ -231,8 +253,12 @@ class TaskForceState:
 
     @property
     def can_close(self) -> bool:
-        """Whether every linked issue has a resolved plan."""
-        return not self.unresolved
+        """Whether :class:`CloseTaskForce` would be accepted by its plans.
+
+        True when at least one issue is linked and every linked issue has a resolved
+        plan: a task force with no linked issue has done nothing and cannot close.
+        """
+        return bool(self.issue_ids) and not self.unresolved
 
 
 def _stream_error(state: TaskForceState | None, event: TaskForceEvent, why: str) -> InvariantError:
@@ -245,6 +271,11 @@ def _stream_error(state: TaskForceState | None, event: TaskForceEvent, why: str)
 
 def evolve_task_force(state: TaskForceState | None, event: TaskForceEvent) -> TaskForceState:
     """The task force's state after ``event``.
+
+    A ``TaskForceClosed`` needs every linked issue to have a resolved plan. A close of a
+    task force with no linked issue is accepted here (older versions of
+    :func:`decide_task_force` allowed it, and stored streams must keep replaying) even
+    though the decider now refuses it.
 
     Raises:
         InvariantError: for an event that does not follow from the state.
@@ -299,7 +330,9 @@ def evolve_task_force(state: TaskForceState | None, event: TaskForceEvent) -> Ta
         plans = MappingProxyType({**state.plans, event.issue_id: resolved})
         return attrs.evolve(state, plans=plans, **common)
     if isinstance(event, TaskForceClosed):
-        if not state.can_close:
+        # Not ``can_close``: streams written before closing an empty task force was
+        # refused may hold such a close, and the fold must keep replaying them.
+        if state.unresolved:
             raise _stream_error(state, event, f"unresolved: {', '.join(state.unresolved)}")
         return attrs.evolve(
             state, status=TaskForceStatus.CLOSED, closed_at=event.occurred_at, **common
@@ -430,8 +463,8 @@ def decide_task_force(
     Raises:
         CommandError: the command does not fit the task force's state (already exists,
             does not exist, closed, issue not linked or already linked, plan already
-            resolved, closing with issues without a resolved plan) or its arguments
-            are unusable.
+            resolved, closing a task force with no linked issue, closing with issues
+            without a resolved plan) or its arguments are unusable.
         PermissionDeniedError: the actor may not manage task forces in the unit.
         NaiveDatetimeError: the decision time has no time zone.
     """
@@ -524,6 +557,14 @@ def decide_task_force(
             **base,
         )
     elif isinstance(command, CloseTaskForce):
+        if not state.issue_ids:
+            raise _refuse(
+                tf,
+                command,
+                "it has no linked issue, so there is no plan to have resolved; a task "
+                "force closes only once it has linked issues (at creation or with "
+                "LinkIssue) and every one of their plans is resolved",
+            )
         if not state.can_close:
             missing = state.without_plan
             pending = tuple(i for i in state.unresolved if i not in missing)
@@ -546,6 +587,162 @@ def decide_task_force(
 
 def _authorize(context: TaskForceContext, target: Target) -> None:
     require_permission(context.access, context.actor, Action.MANAGE_TASK_FORCE, target, context.at)
+
+
+# -- referrals from meetings ---------------------------------------------------------------------
+
+
+class ReferralProblemKind(enum.Enum):
+    """Why a meeting's referral to a task force gives no link."""
+
+    NO_TASK_FORCE_NAMED = "no_task_force_named"
+    """The ``TASK_FORCE`` decision does not say which task force takes the issue."""
+    UNKNOWN_TASK_FORCE = "unknown_task_force"
+    """No task force with the named id was given (not set up yet, or a wrong id)."""
+    CLOSED_TASK_FORCE = "closed_task_force"
+    """The named task force is closed and takes no more issues."""
+
+
+@attrs.frozen
+class ReferralProblem:
+    """A meeting's ``TASK_FORCE`` decision that cannot become a link, and why.
+
+    Attributes:
+        meeting_id: the meeting that decided.
+        issue_id: the issue it referred.
+        task_force_id: the task force it named (``None`` when it named none).
+        kind: what is wrong.
+        detail: one sentence: what is wrong and what to do about it.
+    """
+
+    meeting_id: MeetingId
+    issue_id: IssueId
+    task_force_id: TaskForceId | None
+    kind: ReferralProblemKind
+    detail: str
+
+
+class MeetingLinks(NamedTuple):
+    """What the meeting records imply for task forces: links to make, referrals that fail."""
+
+    links: tuple[LinkIssue, ...]
+    """The commands to run through :func:`decide_task_force`, in the order decided."""
+    problems: tuple[ReferralProblem, ...]
+    """The referrals that give no link, in the order decided."""
+
+
+_REFERRAL_DETAIL: Final = {
+    ReferralProblemKind.NO_TASK_FORCE_NAMED: (
+        "meeting {meeting!r} referred issue {issue!r} to a task force without naming it; "
+        "link the issue by hand (LinkIssue) to the task force meant"
+    ),
+    ReferralProblemKind.UNKNOWN_TASK_FORCE: (
+        "meeting {meeting!r} referred issue {issue!r} to task force {tf!r}, which is "
+        "unknown; set it up (CreateTaskForce) with that id and take the meeting records "
+        "again, or link the issue to another task force"
+    ),
+    ReferralProblemKind.CLOSED_TASK_FORCE: (
+        "meeting {meeting!r} referred issue {issue!r} to task force {tf!r}, which is "
+        "closed and takes no more issues; link the issue to an open task force or "
+        "handle it on its own"
+    ),
+}
+
+
+def _referral_problem(
+    tf: TaskForceId | None, state: TaskForceState | None
+) -> ReferralProblemKind | None:
+    if tf is None:
+        return ReferralProblemKind.NO_TASK_FORCE_NAMED
+    if state is None:
+        return ReferralProblemKind.UNKNOWN_TASK_FORCE
+    if not state.is_open:
+        return ReferralProblemKind.CLOSED_TASK_FORCE
+    return None
+
+
+def links_from_meetings(
+    meetings: Iterable[MeetingState | MeetingHeld],
+    task_forces: Iterable[TaskForceState],
+) -> MeetingLinks:
+    """The :class:`LinkIssue` commands that carry out meetings' task-force referrals.
+
+    A held meeting may decide that an issue goes to a task force
+    (``DecisionKind.TASK_FORCE`` with ``MeetingDecision.task_force`` naming it). For each
+    such decision this returns a ``LinkIssue`` for the named task force, with a note
+    naming the meeting (and the decision's minute), unless the issue is already linked
+    to it, by an earlier call or by hand, or an earlier referral in ``meetings`` links
+    it already: running the result through :func:`decide_task_force` and calling again
+    with the new states gives no links. The links are commands, not events, so the
+    task force's rules and ``Action.MANAGE_TASK_FORCE`` apply as for any link.
+
+    ``meetings`` are meeting states (:class:`~closedloop.meetings.MeetingState`) or
+    their :class:`~closedloop.meetings.MeetingHeld` events, in any order; meetings not
+    held (scheduled or cancelled) decided nothing and are passed over. Referrals are
+    taken in the order the meetings were held (then by meeting id), and each meeting's
+    decisions in the order it recorded them. ``task_forces`` are the current states.
+
+    A referral that cannot become a link is returned in ``problems`` rather than
+    raised: the meeting record is history nobody can edit, so an error would block the
+    valid referrals of every later call over one that can only be dealt with by hand
+    (set up the named task force, or refer the issue to an open one). The problems
+    come from the record, so each call reports them again; pass only the meetings not
+    looked at yet to see only new ones (the links make passing them again harmless).
+
+    Raises:
+        CommandError: a value in ``meetings`` that is neither a meeting state nor a
+            ``MeetingHeld`` event, or two different states given for one task force.
+    """
+    by_id: dict[TaskForceId, TaskForceState] = {}
+    for given in task_forces:
+        seen = by_id.setdefault(given.task_force_id, given)
+        if seen != given:
+            raise CommandError(
+                f"two different states given for task force {given.task_force_id!r} "
+                f"(versions {seen.version} and {given.version}); give its current one"
+            )
+    held: list[tuple[datetime, MeetingId, MeetingState | MeetingHeld]] = []
+    for meeting in meetings:
+        if isinstance(meeting, MeetingHeld):
+            held.append((meeting.occurred_at, meeting.meeting_id, meeting))
+        elif isinstance(meeting, MeetingState):
+            if meeting.status is MeetingStatus.HELD and meeting.held_at is not None:
+                held.append((meeting.held_at, meeting.meeting_id, meeting))
+        else:
+            raise CommandError(
+                "links_from_meetings takes meeting states or MeetingHeld events, "
+                f"not {type(meeting).__name__}: {meeting!r}"
+            )
+    held.sort(key=lambda item: (item[0], item[1]))
+
+    linked = {(tf, issue) for tf, known in by_id.items() for issue in known.issue_ids}
+    reported: set[tuple[str, str]] = set()
+    links: list[LinkIssue] = []
+    problems: list[ReferralProblem] = []
+    for _, meeting_id, record in held:
+        for decision in record.decisions:
+            if decision.kind is not DecisionKind.TASK_FORCE:
+                continue
+            issue = decision.issue_id
+            tf = decision.task_force
+            state = by_id.get(tf) if tf is not None else None
+            if tf is not None and (tf, issue) in linked:
+                continue
+            if (meeting_id, issue) in reported:  # the same meeting given twice
+                continue
+            kind = _referral_problem(tf, state)
+            if kind is not None:
+                reported.add((meeting_id, issue))
+                detail = _REFERRAL_DETAIL[kind].format(meeting=meeting_id, issue=issue, tf=tf)
+                problems.append(ReferralProblem(meeting_id, issue, tf, kind, detail))
+                continue
+            assert tf is not None
+            linked.add((tf, issue))
+            minute = f": {decision.note}" if decision.note else ""
+            links.append(
+                LinkIssue(tf, issue, f"referred by meeting {meeting_id} on {record.day}{minute}")
+            )
+    return MeetingLinks(tuple(links), tuple(problems))
 
 
 # -- detection --------------------------------------------------------------------------------
