@@ -69,6 +69,7 @@ CRASHING_WRITER = _PRELUDE + textwrap.dedent(
     log = store.stream_version("log")
     pad = "x" * 4000
     print("ready", flush=True)
+    sys.stdin.readline()  # nothing more on stdout before the parent has read "ready"
     while True:
         requests = [
             (
@@ -99,11 +100,23 @@ def _start(script: str, *args: str) -> subprocess.Popen[str]:
 
 
 def _wait_ready(process: subprocess.Popen[str]) -> None:
+    """Read the child's "ready" line.
+
+    The child must print nothing more until it is told to go (see :func:`_go`): what
+    ``readline`` buffers beyond the line would be lost to ``communicate``, which reads
+    the pipe itself.
+    """
     assert process.stdout is not None
     line = process.stdout.readline()
     if line.strip() != "ready":
         _, err = process.communicate(timeout=30)
         pytest.fail(f"the child did not start: {line!r} {err}")
+
+
+def _go(process: subprocess.Popen[str]) -> None:
+    assert process.stdin is not None
+    process.stdin.write("go\n")
+    process.stdin.flush()
 
 
 def _batches_in(path: Path) -> set[int]:
@@ -143,6 +156,7 @@ def test_a_killed_writer_loses_no_reported_append_and_leaves_no_partial_one(
     for _ in range(ROUNDS):
         child = _start(CRASHING_WRITER, str(path), str(max(stored, default=0) + 1))
         _wait_ready(child)
+        _go(child)
         time.sleep(rng.uniform(0.02, 0.25))
         child.send_signal(signal.SIGKILL)
         out, err = child.communicate(timeout=30)
@@ -195,9 +209,7 @@ def test_two_processes_appending_to_one_stream_lose_and_double_nothing(tmp_path:
     for child in children:
         _wait_ready(child)
     for child in children:
-        assert child.stdin is not None
-        child.stdin.write("go\n")
-        child.stdin.flush()
+        _go(child)
     outputs = []
     for child in children:
         out, err = child.communicate(timeout=120)
