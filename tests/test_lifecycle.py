@@ -306,6 +306,15 @@ def test_folding_a_forged_log_raises_an_invariant_error() -> None:
         evolve(loop.state, events[1])
 
 
+def test_a_state_that_breaks_the_loops_rules_fails_its_invariant_check() -> None:
+    state = in_progress().state
+    state.check_invariants()  # a state folded from a real log passes
+    broken = state._replace(lead=None, paused_since=state.updated_at)
+    with pytest.raises(cl.InvariantError, match="needs a lead") as caught:
+        broken.check_invariants()
+    assert "only a suspended issue has a pause start" in str(caught.value)
+
+
 def test_decide_with_no_state_refuses_anything_but_registration() -> None:
     with pytest.raises(cl.TransitionError, match="before it is registered"):
         decide(

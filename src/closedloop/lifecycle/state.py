@@ -172,6 +172,11 @@ class IssueState(NamedTuple):
         records that deadline yet (what observing the deadline would record)."""
         return self.is_overdue(at) and self.missed_due_at != self.due_at
 
+    def check_invariants(self) -> None:
+        """Raise :class:`~closedloop.InvariantError` if the state breaks a rule of the
+        loop (see :func:`check_invariants`)."""
+        check_invariants(self)
+
 
 _FIELDS: Final = IssueState._fields
 _I = {name: index for index, name in enumerate(_FIELDS)}
