@@ -24,8 +24,8 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta, tzinfo
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta, tzinfo
 from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -37,12 +37,13 @@ from closedloop.access import Action, Actor, ActorKind, Authorizer, Unrestricted
 from closedloop.china import china_calendar
 from closedloop.deadlines import DeadlinePolicy, Difficulty, WarningLevel, WarningThresholds
 from closedloop.errors import (
+    CommandError,
     ConfigurationError,
     IssueNotFoundError,
     PermissionDeniedError,
     UnknownActorError,
 )
-from closedloop.ids import ActorId, EventId
+from closedloop.ids import ActorId, EventId, IssueId, MeetingId
 from closedloop.lifecycle.commands import (
     AcceptAssignment,
     ArchiveIssue,
@@ -67,16 +68,25 @@ from closedloop.lifecycle.events import EvaluatorKind, IssueEvent, WithdrawalRea
 from closedloop.lifecycle.state import IssueState, evolve
 from closedloop.meetings import (
     AgendaNeed,
+    DecisionKind,
     DemandItem,
     DemandList,
+    MeetingCancelled,
     MeetingContext,
     MeetingDecision,
+    MeetingEvent,
     MeetingHeld,
+    MeetingScheduled,
+    MeetingState,
+    MeetingStatus,
     compile_demand_list,
     decisions_as_planned,
+    evolve_meeting,
     plan_attendees,
 )
+from closedloop.meetings import cancel_meeting as decide_cancellation
 from closedloop.meetings import hold_meeting as decide_meeting
+from closedloop.meetings import schedule_meeting as decide_schedule
 from closedloop.metrics import Metrics, compute_metrics
 from closedloop.store.base import AppendResult, Batch, EventStore, ExpectedVersion
 from closedloop.store.memory import MemoryEventStore
@@ -214,6 +224,8 @@ class ClosedLoop:
         if actors is not None:
             self._actors.update(actors)
         self._projection = IssueProjection()
+        self._open_agendas: dict[MeetingId, tuple[IssueId, ...]] = {}
+        """The agendas of meetings scheduled and not yet held or cancelled, by meeting."""
         self._catch_up()
 
     @classmethod
@@ -246,6 +258,14 @@ class ClosedLoop:
             return
         for recorded in self.store.read_all(after_position=projection.position):
             projection.apply(recorded.event, recorded.position)
+            self._note_meeting(recorded.event)
+
+    def _note_meeting(self, event: object) -> None:
+        """Keep :attr:`_open_agendas` up to a stored event (other events change nothing)."""
+        if isinstance(event, MeetingScheduled):
+            self._open_agendas[event.meeting_id] = event.agenda
+        elif isinstance(event, MeetingHeld | MeetingCancelled):
+            self._open_agendas.pop(event.meeting_id, None)
 
     def add_actors(self, *actors: Actor) -> None:
         """Make actors known by id, so commands can name them by their id."""
@@ -309,24 +329,36 @@ class ClosedLoop:
         self._after_append(result, new_state)
         return events
 
-    def _after_append(self, result: AppendResult, state: IssueState | None) -> None:
-        """Bring the projection up to the append, without reading back our own events."""
+    def _after_append(
+        self, result: AppendResult, state: IssueState | None, events: Sequence[object] = ()
+    ) -> None:
+        """Bring the projection up to the append, without reading back our own events.
+
+        ``events`` are the events appended to a stream other than an issue's (a
+        meeting's), for the open meetings' agendas.
+        """
         projection = self._projection
         if result.first_position == projection.position + 1:
             if state is not None:
                 projection.put(state, result.last_position)
             else:
                 projection.skip_to(result.last_position)
+            for event in events:
+                self._note_meeting(event)
         else:
             self._catch_up()
 
     def _after_append_many(
-        self, results: Sequence[AppendResult], states: Mapping[str, IssueState | None]
+        self,
+        results: Sequence[AppendResult],
+        states: Mapping[str, IssueState | None],
+        events: Sequence[object] = (),
     ) -> None:
         """Bring the projection up to one multi-stream append, like :meth:`_after_append`.
 
         ``states`` holds the issues' states after the append, by stream id; other
-        streams (a meeting's) hold nothing for the projection.
+        streams (a meeting's) hold nothing for the projection; their ``events`` update
+        the open meetings' agendas.
         """
         written = [r for r in results if r.last_position]
         if not written:
@@ -343,6 +375,8 @@ class ClosedLoop:
             if state is not None:
                 projection.put(state)
         projection.skip_to(written[-1].last_position)
+        for event in events:
+            self._note_meeting(event)
 
     def record(self, events: Sequence[Any], *, expected_version: int | None = None) -> None:
         """Append events of another aggregate (a meeting, an order, a visit) to the log.
@@ -361,7 +395,7 @@ class ClosedLoop:
             events,
             expected_version=expected if expected > 0 else ExpectedVersion.NO_STREAM,
         )
-        self._after_append(result, None)
+        self._after_append(result, None, events)
 
     # -- commands ---------------------------------------------------------------------
 
@@ -579,27 +613,59 @@ class ClosedLoop:
         convener: str | None = None,
         at: datetime | None = None,
         flagged: Sequence[str] = (),
+        already_scheduled: Iterable[str] = (),
         notes: Mapping[str, str | Mapping[str, str]] | None = None,
         max_items: int | None = None,
     ) -> DemandList:
         """需求清单: the open problems at or below ``host`` that need the convener's level.
 
-        ``convener`` defaults to the host's parent. Items are routed with the
-        responsibility matrix when the service has one (see
-        :func:`~closedloop.meetings.compile_demand_list` for the selection and order).
+        ``convener`` defaults to the host's parent. Issues on the agenda of a meeting
+        that is scheduled and not yet held or cancelled are left out, as are those in
+        ``already_scheduled``. Items are routed with the responsibility matrix when the
+        service has one (see :func:`~closedloop.meetings.compile_demand_list` for the
+        selection and order).
+
+        Raises:
+            NotOneLevelDownError: ``host`` is not a child of ``convener``.
+            ConfigurationError: ``host`` is the root and no convener is named, one
+                string given for ``flagged`` or ``already_scheduled``, a negative
+                ``max_items``.
         """
         self._catch_up()
         upper = convener if convener is not None else self._parent_of(host)
-        return compile_demand_list(
+        extra = set(_issue_ids(already_scheduled, "already_scheduled", ConfigurationError))
+        return self._demand(
             host,
             upper,
+            at if at is not None else self.clock.now(),
+            flagged=_issue_ids(flagged, "flagged", ConfigurationError),
+            already_scheduled=extra.union(*self._open_agendas.values()),
+            notes=notes,
+            max_items=max_items,
+        )
+
+    def _demand(
+        self,
+        host: str,
+        convener: str,
+        at: datetime,
+        *,
+        flagged: Iterable[str] = (),
+        already_scheduled: Iterable[str] = (),
+        notes: Mapping[str, str | Mapping[str, str]] | None = None,
+        max_items: int | None = None,
+    ) -> DemandList:
+        return compile_demand_list(
+            host,
+            convener,
             self._projection.open_issues(),
-            at=at if at is not None else self.clock.now(),
+            at=at,
             calendar=self.calendar,
             hierarchy=self.hierarchy,
             router=self.router,
             policy=self.policy,
             flagged=flagged,
+            already_scheduled=already_scheduled,
             notes=notes,
             max_items=max_items,
         )
@@ -610,11 +676,123 @@ class ClosedLoop:
             raise ConfigurationError(f"unit {unit!r} is the root: nobody convenes above it")
         return parent.id
 
-    def hold_meeting(
+    def _meeting_context(self, actor: Actor, at: datetime) -> MeetingContext:
+        return MeetingContext(
+            actor, at, self.hierarchy, self._event_id, self.access, self.calendar, self.departments
+        )
+
+    def _meeting_state(self, meeting_id: str) -> MeetingState | None:
+        """The meeting's state folded from its stream in the store (None: no stream)."""
+        events = self.store.read_stream(meeting_id)
+        if not events:
+            return None
+        if not isinstance(events[0], MeetingScheduled | MeetingHeld):
+            raise CommandError(
+                f"stream {meeting_id!r} is not a meeting's: it starts with "
+                f"{type(events[0]).__name__}"
+            )
+        state: MeetingState | None = None
+        for event in events:
+            if not isinstance(event, MeetingEvent):
+                raise CommandError(
+                    f"stream {meeting_id!r} holds a {type(event).__name__}, not a meeting event"
+                )
+            state = evolve_meeting(state, event)
+        return state
+
+    def meeting(self, meeting_id: str) -> MeetingState:
+        """The current state of a meeting, folded from its stream in the log.
+
+        Raises:
+            CommandError: no meeting has that id (or the stream is not a meeting's).
+        """
+        state = self._meeting_state(meeting_id)
+        if state is None:
+            raise CommandError(f"no meeting with id {meeting_id!r}")
+        return state
+
+    def schedule_meeting(
         self,
         actor: ActorLike,
         *,
         host: str,
+        day: date,
+        agenda: DemandList | Iterable[DemandItem | str] = (),
+        planned_attendees: Iterable[str] = (),
+        convener: str | None = None,
+        starts_at: datetime | None = None,
+        cadence: str = "",
+        venue: str = "",
+        meeting_id: str | None = None,
+        at: datetime | None = None,
+    ) -> MeetingScheduled:
+        """Put a downward meeting at ``host`` in the diary and store it.
+
+        The decider :func:`~closedloop.meetings.schedule_meeting` checks the request:
+        ``actor`` convenes and belongs to the convening unit (``convener``, by default
+        the actor's unit), ``host`` is one level below it, and under an access policy
+        the actor holds ``CONVENE`` over the host. ``agenda`` is a demand list, its
+        items or issue ids; its issues then stay off demand lists (:meth:`demand_list`)
+        until the meeting is held or cancelled. The meeting id is made up unless given.
+        The event is appended to the meeting's new stream, so a concurrent writer of
+        the same id makes it fail and nothing is stored.
+
+        Returns the ``MeetingScheduled`` event.
+
+        Raises:
+            NotOneLevelDownError: ``host`` is not a child of the convening unit.
+            PermissionDeniedError: the actor belongs to another unit or may not convene.
+            CommandError: the meeting exists already, a bad day or start, unknown
+                departments, an agenda given as one string.
+            ConcurrencyError: another writer created the meeting meanwhile.
+        """
+        who = self._actor(actor)
+        when = at if at is not None else self.clock.now()
+        mid = meeting_id if meeting_id is not None else f"meeting-{self._new_id()}"
+        self._catch_up()
+        event = decide_schedule(
+            mid,
+            self._meeting_state(mid),
+            host_unit=host,
+            day=day,
+            context=self._meeting_context(who, when),
+            convener_unit=convener,
+            starts_at=starts_at,
+            agenda=_issue_ids(agenda, "agenda", CommandError),
+            planned_attendees=planned_attendees,
+            cadence=cadence,
+            venue=venue,
+        )
+        result = self.store.append(mid, [event], expected_version=ExpectedVersion.NO_STREAM)
+        self._after_append(result, None, [event])
+        return event
+
+    def cancel_meeting(
+        self, actor: ActorLike, meeting_id: str, *, reason: str = "", at: datetime | None = None
+    ) -> MeetingCancelled:
+        """Call off a scheduled meeting; its agenda issues return to the demand lists.
+
+        Raises:
+            CommandError: no such meeting, or it is already held or cancelled.
+            PermissionDeniedError: the actor belongs to another unit or may not convene.
+            ConcurrencyError: another writer changed the meeting meanwhile.
+        """
+        who = self._actor(actor)
+        when = at if at is not None else self.clock.now()
+        self._catch_up()
+        state = self._meeting_state(meeting_id)
+        if state is None:
+            raise CommandError(f"no meeting with id {meeting_id!r} to cancel")
+        event = decide_cancellation(state, context=self._meeting_context(who, when), reason=reason)
+        result = self.store.append(meeting_id, [event], expected_version=state.version)
+        self._after_append(result, None, [event])
+        return event
+
+    def hold_meeting(
+        self,
+        actor: ActorLike,
+        *,
+        host: str | None = None,
         agenda: DemandList | Sequence[DemandItem] | None = None,
         attendees: Sequence[str] | None = None,
         decisions: Sequence[MeetingDecision] | None = None,
@@ -627,23 +805,73 @@ class ClosedLoop:
     ) -> tuple[MeetingHeld, list[IssueEvent]]:
         """下沉一级开会: hold a downward meeting at ``host`` and carry out its decisions.
 
-        The convener is ``actor``'s unit; ``host`` must be one level below it. The
-        agenda defaults to the host's demand list; the attendees to the attendee
-        planner's choice for it (with ``must_bring`` and ``max_attendees``); the
-        decisions to assigning every covered problem to the departments seated for it.
+        A meeting scheduled under ``meeting_id`` (:meth:`schedule_meeting`, or its
+        event stored with :meth:`record`) is held as scheduled: its state is folded
+        from the log, ``host`` may be left out (when given it must agree), and its
+        agenda is the scheduled one, as those issues stand now. Otherwise the meeting
+        is one called for the occasion: ``host`` is required and the convener is
+        ``actor``'s unit, with ``host`` one level below it.
+
+        The agenda defaults to the host's demand list (for a meeting scheduled without
+        an agenda too); the attendees to the attendee planner's choice for it (with
+        ``must_bring`` and ``max_attendees``); the decisions to assigning every covered
+        problem to the departments seated for it. With those default decisions every
+        agenda item gets exactly one decision: an item the planner could not cover, an
+        item that could not be routed (note ``"no route: ..."``) and a scheduled item
+        no longer waiting for the meeting are deferred (``DecisionKind.DEFER``), with
+        the reason in the note.
+
         Every implied lifecycle command is decided in turn against the current states,
         and the meeting and all the events are stored in one atomic append: a refusal,
         or a concurrent writer, leaves nothing half-done. With ``accept_on_site`` the
         lead departments, who were at the table, accept their assignments at once.
 
         Returns the ``MeetingHeld`` event and the issue events the decisions produced.
+
+        Raises:
+            NotOneLevelDownError: ``host`` is not one level below the convening unit.
+            PermissionDeniedError: the actor may not convene, or a command is refused.
+            CommandError: no host for a meeting that was not scheduled, the meeting is
+                held or cancelled already, a host other than scheduled, decisions the
+                agenda or the attendees do not allow.
+            ConcurrencyError: another writer changed the meeting or an agenda issue.
         """
         who = self._actor(actor)
         when = at if at is not None else self.clock.now()
-        convener = who.unit if who.unit is not None else self._parent_of(host)
-        if agenda is None:
-            agenda = self.demand_list(host, convener=convener, at=when)
-        items = list(agenda.items if isinstance(agenda, DemandList) else agenda)
+        mid = meeting_id if meeting_id is not None else f"meeting-{self._new_id()}"
+        self._catch_up()
+        state = self._meeting_state(mid) if meeting_id is not None else None
+        where: str
+        upper: str
+        if state is not None:
+            if state.status is not MeetingStatus.SCHEDULED:
+                raise CommandError(f"meeting {mid!r} is {state.status.value}; it cannot be held")
+            where, upper = state.host_unit, state.convener_unit
+        elif host is None:
+            raise CommandError(f"meeting {mid!r} was not scheduled: name its host")
+        else:
+            where = host
+            upper = who.unit if who.unit is not None else self._parent_of(host)
+        agenda_ids: list[str]
+        off_list: list[MeetingDecision] = []
+        if agenda is None and state is not None and state.agenda:
+            # As scheduled: the agenda's issues as they stand now; flagging them lets
+            # those still handled within the host back on (the meeting escalates them).
+            current = {
+                i.issue_id: i for i in self._demand(where, upper, when, flagged=state.agenda)
+            }
+            items = [current[i] for i in state.agenda if i in current]
+            agenda_ids = list(state.agenda)
+            off_list = [
+                MeetingDecision(i, DecisionKind.DEFER, note=self._off_list_note(i))
+                for i in state.agenda
+                if i not in current
+            ]
+        else:
+            if agenda is None:
+                agenda = self.demand_list(where, convener=upper, at=when)
+            items = list(agenda.items if isinstance(agenda, DemandList) else agenda)
+            agenda_ids = [i.issue_id for i in items]
         if attendees is None or decisions is None:
             needs = [
                 AgendaNeed.from_route(i.issue_id, i.route) for i in items if i.route is not None
@@ -652,19 +880,25 @@ class ClosedLoop:
             if attendees is None:
                 attendees = plan.departments
             if decisions is None:
-                decisions = decisions_as_planned(plan)
-        context = MeetingContext(
-            who, when, self.hierarchy, self._event_id, self.access, self.calendar, self.departments
-        )
+                unrouted = [
+                    MeetingDecision(
+                        i.issue_id,
+                        DecisionKind.DEFER,
+                        note=f"no route: {i.route_problem or 'not routed (no router was given)'}",
+                    )
+                    for i in items
+                    if i.route is None
+                ]
+                decisions = [*decisions_as_planned(plan), *unrouted, *off_list]
         outcome = decide_meeting(
-            meeting_id if meeting_id is not None else f"meeting-{self._new_id()}",
-            None,
+            mid,
+            state,
             attendees=attendees,
-            context=context,
+            context=self._meeting_context(who, when),
             decisions=decisions,
-            agenda=[i.issue_id for i in items],
+            agenda=agenda_ids,
             host_unit=host,
-            convener_unit=convener,
+            convener_unit=upper if state is None else None,  # a scheduled one has its own
             duration_minutes=duration_minutes,
             handling_units={i.issue_id: i.unit for i in items},
         )
@@ -675,7 +909,6 @@ class ClosedLoop:
             if accept_on_site and isinstance(item.command, AssignIssue):
                 lead = item.command.lead
                 steps.append((AcceptAssignment(item.command.issue_id), self._staff(lead)))
-        self._catch_up()
         try:
             decided = self._decide_all(steps, when)
         except PermissionDeniedError as error:
@@ -694,8 +927,15 @@ class ClosedLoop:
             stream = [e for e in events if e.issue_id == issue_id]
             batches.append((issue_id, stream, version or ExpectedVersion.NO_STREAM))
         results = self.store.append_many(batches)
-        self._after_append_many(results, states)
+        self._after_append_many(results, states, [meeting])
         return meeting, events
+
+    def _off_list_note(self, issue_id: str) -> str:
+        """Why an issue scheduled for a meeting is no longer before it."""
+        issue = self._projection.get(issue_id)
+        if issue is None:
+            return "not on the demand list any more: no such open issue"
+        return f"not on the demand list any more: {issue.status.value} at {issue.unit}"
 
     def _staff(self, department: str) -> Actor:
         """The actor who acts for ``department`` at a meeting (a known one if any)."""
@@ -869,3 +1109,14 @@ class TimeOrderedIds:
         value = (now << 80) | (0x7 << 76) | (sequence << 64) | (0b10 << 62) | random_bits
         text = f"{value:032x}"
         return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+def _issue_ids(
+    value: DemandList | Iterable[DemandItem | str], what: str, error: type[Exception]
+) -> list[str]:
+    """Issue ids from a demand list, its items or ids (one string is refused)."""
+    if isinstance(value, str):
+        raise error(f"{what} is a list of issue ids, not one string")
+    if isinstance(value, DemandList):
+        return list(value.issue_ids)
+    return [v.issue_id if isinstance(v, DemandItem) else v for v in value]
