@@ -29,6 +29,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     "sphinx.ext.viewcode",
+    "sphinxcontrib.mermaid",
 ]
 
 source_suffix = {".md": "markdown"}
@@ -39,6 +40,8 @@ language = "en"
 # -- MyST -------------------------------------------------------------------------------
 
 myst_enable_extensions = ["colon_fence", "deflist", "fieldlist"]
+# The lifecycle diagram (generated from the transition table) is drawn, not shown as text.
+myst_fence_as_directive = ["mermaid"]
 myst_heading_anchors = 3
 
 # -- autodoc and napoleon ---------------------------------------------------------------
@@ -150,10 +153,6 @@ def _free_form_sections(
 
 
 def setup(app: Any) -> dict[str, Any]:
-    from pygments.lexers.special import TextLexer
-
-    # Mermaid diagrams (the lifecycle's) are shown as their text.
-    app.add_lexer("mermaid", TextLexer)
     app.connect("source-read", _drop_missing)
     # after napoleon (priority 500), so its own sections are already converted
     app.connect("autodoc-process-docstring", _free_form_sections, priority=600)
