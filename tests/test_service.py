@@ -125,6 +125,28 @@ def test_observe_records_each_breach_once_and_overdue_lists_them() -> None:
     assert late.reading.breached
 
 
+def test_observe_records_all_the_breaches_or_none() -> None:
+    clock = cl.FixedClock(at(2025, 9, 26, 9))
+    store = cl.MemoryEventStore()
+    service = small_service(clock=clock, store=store)
+    issues = []
+    for title in ("a", "b", "c"):
+        (registered,) = service.register(
+            "citizen", unit=world.VILLAGE_A1, category="housing", difficulty="simple", title=title
+        )
+        service.assign("village-a1-cadre", registered.issue_id, lead="town-a-office")
+        issues.append(registered.issue_id)
+    clock.set(at(2025, 10, 9, 9))
+    service.accept("staff-town-a-office", issues[1])  # its latest event is now on 9 October
+    before = store.last_position()
+    with pytest.raises(cl.CommandError, match="backwards"):
+        service.observe(at(2025, 10, 8, 9))  # all three breached, one observed too early
+    assert store.last_position() == before
+    missed = service.observe(at(2025, 10, 9, 10))
+    assert sorted(e.issue_id for e in missed) == sorted(issues)
+    assert all(service.issue(i).missed_due_at is not None for i in issues)
+
+
 def test_refused_commands_store_nothing() -> None:
     store = cl.MemoryEventStore()
     service = small_service(store=store)

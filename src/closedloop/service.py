@@ -579,6 +579,10 @@ class ClosedLoop:
         :data:`SYSTEM_ACTOR` unless given; under an :class:`~closedloop.AccessPolicy` it
         needs the OBSERVE grant, e.g. ``AccessPolicy.standard_grants(SYSTEM_ACTOR,
         scope_unit=<the root unit>)``.
+
+        All or nothing: every breach is decided before anything is stored, and the
+        facts go in one append, so a refusal (or ``now`` earlier than an issue's latest
+        event) records none of them.
         """
         when = aware(now, "observe") if now is not None else self.clock.now()
         self._catch_up()
@@ -590,18 +594,28 @@ class ClosedLoop:
         observer = self._actor(actor)
         if observer is SYSTEM_ACTOR:
             observer = self._actors.get(SYSTEM_ACTOR.id, SYSTEM_ACTOR)
-        events: list[IssueEvent] = []
-        for issue_id in due:
-            try:
-                events.extend(self.execute(ObserveDeadline(issue_id), observer, at=when))
-            except PermissionDeniedError as error:
-                if observer.kind is not ActorKind.SYSTEM:
-                    raise
-                raise _with_hint(
-                    error,
-                    "grant the observer OBSERVE over the hierarchy, e.g. "
-                    "AccessPolicy.standard_grants(SYSTEM_ACTOR, scope_unit=<root unit>)",
-                ) from None
+        if not due:
+            return []
+        try:
+            versions, states, events = self._decide_all(
+                [(ObserveDeadline(issue_id), observer) for issue_id in due], when
+            )
+        except PermissionDeniedError as error:
+            if observer.kind is not ActorKind.SYSTEM:
+                raise
+            raise _with_hint(
+                error,
+                "grant the observer OBSERVE over the hierarchy, e.g. "
+                "AccessPolicy.standard_grants(SYSTEM_ACTOR, scope_unit=<root unit>)",
+            ) from None
+        per_issue: dict[str, list[IssueEvent]] = {}
+        for event in events:
+            per_issue.setdefault(event.issue_id, []).append(event)
+        batches: list[Batch] = [
+            (issue_id, per_issue[issue_id], versions[issue_id]) for issue_id in per_issue
+        ]
+        results = self.store.append_many(batches)
+        self._after_append_many(results, states)
         return events
 
     # -- downward meetings ------------------------------------------------------------
