@@ -28,7 +28,8 @@ decision               commands, in order
 ``RESOLVED_ON_SITE``   the same, then ``ResolveIssue`` by the lead department
 ``ESCALATE``           escalations up to the convener's parent
 ``DEFER``              none: the issue stays open for a later meeting
-``TASK_FORCE``         none here: task forces take it from the meeting record
+``TASK_FORCE``         none here: ``taskforces.links_from_meetings`` turns it into
+                       a ``LinkIssue`` from the meeting record
 =====================  =========================================================
 
 Escalations and the assignment are issued by the convening leader; the resolution by
