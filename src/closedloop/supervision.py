@@ -78,6 +78,8 @@ from closedloop.lifecycle.events import (
     IssueWithdrawn,
 )
 from closedloop.lifecycle.state import IssueState
+from closedloop.meetings.events import MeetingDecision, MeetingHeld
+from closedloop.meetings.record import MeetingState, MeetingStatus
 from closedloop.workdays import WorkCalendar
 
 __all__ = [
@@ -545,37 +547,86 @@ def _issue_ids(value: Iterable[str]) -> frozenset[IssueId]:
     return frozenset(IssueId(v) for v in _ids(value))
 
 
+def _meetings_of(value: Mapping[Any, str]) -> dict[IssueId, str]:
+    return {IssueId(issue): str(meeting) for issue, meeting in dict(value).items()}
+
+
 @attrs.frozen
 class RedWarningRule:
     """Propose an order for every open issue a meeting flagged red (红色预警).
 
     ``flagged`` is the set of issue ids the meeting flagged; ``meeting`` names it.
+    :meth:`from_meetings` reads both from the meeting record instead, where each
+    issue's flagging meeting is kept in ``flagged_at``.
     """
 
     flagged: frozenset[IssueId] = attrs.field(converter=_issue_ids)
     meeting: str = ""
     name: str = attrs.field(default="red_warning", validator=_name)
+    flagged_at: Mapping[IssueId, str] = attrs.field(factory=dict, converter=_meetings_of, eq=False)
+    """The meeting that last flagged each issue, when known (see :meth:`from_meetings`)."""
+
+    @classmethod
+    def from_meetings(
+        cls, meetings: Iterable[MeetingState | MeetingHeld], *, name: str = "red_warning"
+    ) -> RedWarningRule:
+        """The rule for every issue that held meetings flagged red in their decisions.
+
+        ``meetings`` are meeting states or their ``MeetingHeld`` events, in any order;
+        meetings not held are passed over. An issue flagged at several meetings is
+        explained by the latest of them.
+
+        Raises:
+            ConfigurationError: for anything that is neither a meeting state nor a
+                ``MeetingHeld`` event.
+        """
+        held: list[tuple[datetime, str, tuple[MeetingDecision, ...]]] = []
+        for meeting in meetings:
+            if isinstance(meeting, MeetingHeld):
+                held.append((meeting.occurred_at, meeting.meeting_id, meeting.decisions))
+            elif isinstance(meeting, MeetingState):
+                if meeting.status is MeetingStatus.HELD and meeting.held_at is not None:
+                    held.append((meeting.held_at, meeting.meeting_id, meeting.decisions))
+            else:
+                raise ConfigurationError(
+                    "RedWarningRule.from_meetings takes meeting states or MeetingHeld events, "
+                    f"not {type(meeting).__name__}: {meeting!r}"
+                )
+        held.sort(key=lambda item: (item[0], item[1]))
+        flagged_at = {
+            decision.issue_id: meeting_id
+            for _, meeting_id, decisions in held
+            for decision in decisions
+            if decision.red_warning
+        }
+        meetings_flagging = sorted(set(flagged_at.values()))
+        only = meetings_flagging[0] if len(meetings_flagging) == 1 else ""
+        return cls(frozenset(flagged_at), only, name, flagged_at)
 
     def propose(
         self, states: Sequence[IssueState], at: datetime, calendar: WorkCalendar
     ) -> list[SupervisionProposal]:
         """Proposals for the flagged issues that are still open."""
-        return [
-            _proposal(
-                state,
-                self.name,
-                at,
-                "flagged red" + (f" at meeting {self.meeting}" if self.meeting else ""),
-                [
-                    ("meeting", self.meeting),
-                    ("flagged", len(self.flagged)),
-                    ("lead", state.lead),
-                    ("status", state.status.value),
-                ],
+        proposals = []
+        for state in states:
+            if state.issue_id not in self.flagged or not state.status.is_open:
+                continue
+            meeting = self.flagged_at.get(state.issue_id, self.meeting)
+            proposals.append(
+                _proposal(
+                    state,
+                    self.name,
+                    at,
+                    "flagged red" + (f" at meeting {meeting}" if meeting else ""),
+                    [
+                        ("meeting", meeting),
+                        ("flagged", len(self.flagged)),
+                        ("lead", state.lead),
+                        ("status", state.status.value),
+                    ],
+                )
             )
-            for state in states
-            if state.issue_id in self.flagged and state.status.is_open
-        ]
+        return proposals
 
 
 def propose_supervision(

@@ -74,6 +74,9 @@ class MeetingDecision:
     ``ASSIGN`` and ``RESOLVED_ON_SITE`` need a ``lead`` (co-handlers optional, never the
     lead itself); the other kinds name no departments. ``TASK_FORCE`` may name the task
     force it refers the issue to. ``note`` is the minute of the decision.
+    ``red_warning`` records that the meeting flagged the issue red (红色预警), whatever
+    it decided: :meth:`closedloop.supervision.RedWarningRule.from_meetings` proposes
+    supervision for such issues from the meeting record.
 
     Raises:
         CommandError: for a decision whose departments do not fit its kind.
@@ -85,6 +88,7 @@ class MeetingDecision:
     co_handlers: tuple[DepartmentId, ...] = attrs.field(default=(), converter=_department_tuple)
     note: str = ""
     task_force: TaskForceId | None = attrs.field(default=None, converter=_optional_task_force)
+    red_warning: bool = False
 
     def __attrs_post_init__(self) -> None:
         needs_lead = self.kind in (DecisionKind.ASSIGN, DecisionKind.RESOLVED_ON_SITE)
@@ -102,6 +106,10 @@ class MeetingDecision:
             )
         if self.task_force is not None and self.kind is not DecisionKind.TASK_FORCE:
             raise CommandError(f"issue {self.issue_id!r}: only a task_force decision names one")
+        if type(self.red_warning) is not bool:
+            raise CommandError(
+                f"issue {self.issue_id!r}: red_warning is True or False, got {self.red_warning!r}"
+            )
 
     @property
     def departments(self) -> tuple[DepartmentId, ...]:
