@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from closedloop.lifecycle import (
     ArchiveIssue,
     AssignIssue,
     Command,
+    Context,
     DeadlineMissed,
     EscalateIssue,
     EvaluateResolution,
@@ -103,6 +105,108 @@ def test_the_happy_path_closes_the_loop() -> None:
         "IssueArchived",
     ]
     assert loop.issue.pending_events == ()
+
+
+def test_the_aggregates_methods_are_its_commands() -> None:
+    """Each action method builds the command the functional API would take."""
+    by_methods, by_commands = Issue(), Loop()
+    ids = world.id_maker()
+
+    def ctx(actor: Actor, when: datetime) -> Context:
+        return world.context(actor, when, ids)
+
+    city, staff = world.CITY_LEADER, world.STAFF["city-construction"]
+    t0 = at(2025, 9, 29, 9)
+    plan: list[tuple[Callable[[Context], list[cl.IssueEvent]], Command, Actor, datetime]] = [
+        (
+            lambda c: by_methods.register(
+                c,
+                issue_id="q1",
+                unit=world.VILLAGE_A1,
+                category="housing",
+                difficulty="complex",
+                title="fire acceptance",
+            ),
+            RegisterIssue("q1", world.VILLAGE_A1, "housing", "complex", "fire acceptance"),
+            world.CITIZEN,
+            t0,
+        ),
+        (
+            lambda c: by_methods.escalate(c, reason="needs the town"),
+            EscalateIssue("q1", "needs the town"),
+            world.VILLAGE_A1_CADRE,
+            t0,
+        ),
+        (
+            lambda c: by_methods.escalate(c, to_unit=world.CITY),
+            EscalateIssue("q1", to_unit=world.CITY),
+            world.TOWN_A_LEADER,
+            t0,
+        ),
+        (
+            lambda c: by_methods.assign(c, "city-economy"),
+            AssignIssue("q1", "city-economy"),
+            city,
+            t0,
+        ),
+        (
+            lambda c: by_methods.return_assignment(c, reason="not ours"),
+            ReturnAssignment("q1", "not ours"),
+            world.STAFF["city-economy"],
+            t0,
+        ),
+        (
+            lambda c: by_methods.assign(c, "city-resources"),
+            AssignIssue("q1", "city-resources"),
+            city,
+            t0,
+        ),
+        (
+            lambda c: by_methods.transfer(c, "city-construction", co_handlers=["city-resources"]),
+            TransferIssue("q1", "city-construction", ("city-resources",)),
+            world.STAFF["city-resources"],
+            t0,
+        ),
+        (lambda c: by_methods.accept(c), AcceptAssignment("q1"), staff, t0),
+        (
+            lambda c: by_methods.suspend(c, reason="waiting"),
+            SuspendIssue("q1", "waiting"),
+            city,
+            t0,
+        ),
+        (lambda c: by_methods.resume(c), ResumeIssue("q1"), city, t0),
+        (
+            lambda c: by_methods.extend(c, 2, reason="survey"),
+            ExtendDeadline("q1", 2, "survey"),
+            city,
+            t0,
+        ),
+        (lambda c: by_methods.resolve(c, summary="done"), ResolveIssue("q1", "done"), staff, t0),
+        (
+            lambda c: by_methods.evaluate(c, False, score=40),
+            EvaluateResolution("q1", None, False, 40),
+            world.CITIZEN,
+            t0,
+        ),
+        (
+            lambda c: by_methods.reopen(c, reason="not fixed"),
+            ReopenIssue("q1", "not fixed"),
+            city,
+            t0,
+        ),
+        (lambda c: by_methods.observe(c), ObserveDeadline("q1"), world.SYSTEM, at(2025, 12, 1)),
+        (
+            lambda c: by_methods.withdraw(c, "duplicate", note="see q2"),
+            WithdrawIssue("q1", "duplicate", note="see q2"),
+            city,
+            at(2025, 12, 1),
+        ),
+    ]
+    for method, command, actor, when in plan:
+        expected = by_commands.do(command, actor, when)
+        assert method(ctx(actor, when)) == expected, command
+    assert by_methods.state == by_commands.state
+    assert by_methods.state.status is Status.WITHDRAWN
 
 
 def test_escalation_goes_one_level_up_at_a_time() -> None:

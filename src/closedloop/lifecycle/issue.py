@@ -2,22 +2,45 @@
 
 An :class:`Issue` holds one issue's state and the events it produced since it was
 loaded. Every method runs the same ``decide`` and ``evolve`` as the functional API,
-so both paths share one transition table and one set of rules::
+so both paths share one transition table and one set of rules. The actions have
+methods named as on the application service (``assign``, ``resolve``, ...), each
+building its command; ``execute`` takes any command::
 
     issue = Issue()
-    issue.execute(RegisterIssue(...), context)
-    issue.execute(AssignIssue(issue_id, lead="econ"), context)
+    issue.register(context, issue_id="q1", unit=town, category="roads",
+                   difficulty="complex", title="a broken bridge")
+    issue.assign(context, lead="econ")
     store.append(issue.id, issue.collect_events(), expected_version=0)
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
+from closedloop.deadlines import Difficulty
 from closedloop.errors import IssueNotFoundError
 from closedloop.ids import IssueId
-from closedloop.lifecycle.commands import Command, Context, decide
-from closedloop.lifecycle.events import IssueEvent
+from closedloop.lifecycle.commands import (
+    AcceptAssignment,
+    ArchiveIssue,
+    AssignIssue,
+    Command,
+    Context,
+    EscalateIssue,
+    EvaluateResolution,
+    ExtendDeadline,
+    ObserveDeadline,
+    RegisterIssue,
+    ReopenIssue,
+    ResolveIssue,
+    ResumeIssue,
+    ReturnAssignment,
+    SuspendIssue,
+    TransferIssue,
+    WithdrawIssue,
+    decide,
+)
+from closedloop.lifecycle.events import EvaluatorKind, IssueEvent, WithdrawalReason
 from closedloop.lifecycle.state import IssueState, check_invariants, evolve, replay
 
 __all__ = ["Issue"]
@@ -65,6 +88,104 @@ class Issue:
         self._state = state
         self._pending.extend(events)
         return events
+
+    # -- the actions, as on the application service -----------------------------------
+
+    def register(
+        self,
+        context: Context,
+        *,
+        issue_id: str,
+        unit: str,
+        category: str,
+        difficulty: Difficulty | str,
+        title: str,
+        description: str = "",
+        reporter: str | None = None,
+    ) -> list[IssueEvent]:
+        """登记: register the problem this (empty) ``Issue`` will hold."""
+        command = RegisterIssue(issue_id, unit, category, difficulty, title, description, reporter)
+        return self.execute(command, context)
+
+    def escalate(
+        self, context: Context, *, reason: str = "", to_unit: str | None = None
+    ) -> list[IssueEvent]:
+        """Send the issue to the parent of its handling unit (or to ``to_unit`` above)."""
+        return self.execute(EscalateIssue(self.id, reason, to_unit), context)
+
+    def assign(
+        self, context: Context, lead: str, co_handlers: Sequence[str] = ()
+    ) -> list[IssueEvent]:
+        """交办: assign to ``lead`` with ``co_handlers``; the deadline comes from the policy."""
+        return self.execute(AssignIssue(self.id, lead, co_handlers), context)
+
+    def accept(self, context: Context) -> list[IssueEvent]:
+        """签收: the lead department accepts the assignment."""
+        return self.execute(AcceptAssignment(self.id), context)
+
+    def return_assignment(self, context: Context, *, reason: str) -> list[IssueEvent]:
+        """退回: the lead department returns a misrouted assignment."""
+        return self.execute(ReturnAssignment(self.id, reason), context)
+
+    def transfer(
+        self, context: Context, to: str, *, co_handlers: Sequence[str] = (), reason: str = ""
+    ) -> list[IssueEvent]:
+        """转办: hand the issue to another lead department."""
+        return self.execute(TransferIssue(self.id, to, co_handlers, reason), context)
+
+    def suspend(self, context: Context, *, reason: str = "") -> list[IssueEvent]:
+        """挂起: stop the deadline clock."""
+        return self.execute(SuspendIssue(self.id, reason), context)
+
+    def resume(self, context: Context) -> list[IssueEvent]:
+        """恢复: restart the clock; the due date moves by the time paused."""
+        return self.execute(ResumeIssue(self.id), context)
+
+    def extend(self, context: Context, amount: int, *, reason: str = "") -> list[IssueEvent]:
+        """延期: extend the deadline by ``amount`` units of its limit."""
+        return self.execute(ExtendDeadline(self.id, amount, reason), context)
+
+    def resolve(self, context: Context, *, summary: str = "") -> list[IssueEvent]:
+        """办结: the lead department reports the problem solved."""
+        return self.execute(ResolveIssue(self.id, summary), context)
+
+    def evaluate(
+        self,
+        context: Context,
+        satisfied: bool,
+        *,
+        evaluator_kind: EvaluatorKind | str | None = None,
+        score: float | None = None,
+        comment: str = "",
+    ) -> list[IssueEvent]:
+        """评价: judge the resolution (``evaluator_kind`` defaults to the actor's own)."""
+        command = EvaluateResolution(self.id, evaluator_kind, satisfied, score, comment)
+        return self.execute(command, context)
+
+    def reopen(
+        self, context: Context, *, reason: str = "", lead: str | None = None
+    ) -> list[IssueEvent]:
+        """重办: start a new handling cycle after an evaluation."""
+        return self.execute(ReopenIssue(self.id, reason, lead), context)
+
+    def archive(self, context: Context) -> list[IssueEvent]:
+        """归档: close the issue after a satisfied evaluation."""
+        return self.execute(ArchiveIssue(self.id), context)
+
+    def withdraw(
+        self,
+        context: Context,
+        reason: WithdrawalReason | str,
+        *,
+        merged_into: str | None = None,
+        note: str = "",
+    ) -> list[IssueEvent]:
+        """撤销: withdraw the issue (duplicate, out of scope, merged into another)."""
+        return self.execute(WithdrawIssue(self.id, reason, merged_into, note), context)
+
+    def observe(self, context: Context) -> list[IssueEvent]:
+        """Record a missed deadline, if the running deadline is breached and not recorded."""
+        return self.execute(ObserveDeadline(self.id), context)
 
     @property
     def pending_events(self) -> tuple[IssueEvent, ...]:
