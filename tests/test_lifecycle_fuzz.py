@@ -16,9 +16,11 @@ from closedloop.lifecycle import (
     EscalateIssue,
     EvaluateResolution,
     ExtendDeadline,
+    ObserveDeadline,
     RegisterIssue,
     ReopenIssue,
     ResolveIssue,
+    ResumeIssue,
     ReturnAssignment,
     SuspendIssue,
     TransferIssue,
@@ -53,23 +55,35 @@ BUILDERS: list[tuple[Any, int]] = [
     (ReopenIssue, 2),
     (ArchiveIssue, 0),
     (WithdrawIssue, 3),
+    (ResumeIssue, 0),
+    (ObserveDeadline, 0),
 ]
 
 
-def _assigned_issue() -> cl.IssueState:
+def _states() -> list[cl.IssueState]:
+    """One issue's state after each step of a loop: every status a command may meet."""
     new_id = world.id_maker()
+    staff = world.STAFF["city-economy"]
     state = None
+    states = []
     for command, actor in (
         (RegisterIssue("q", world.VILLAGE_A1, "housing", "complex", "t"), world.CITIZEN),
         (AssignIssue("q", "city-economy"), world.CITY_LEADER),
+        (AcceptAssignment("q"), staff),
+        (SuspendIssue("q", "waiting"), world.CITY_LEADER),
+        (ResumeIssue("q"), world.CITY_LEADER),
+        (ResolveIssue("q"), staff),
+        (EvaluateResolution("q", None, True), world.CITIZEN),
+        (ArchiveIssue("q"), world.CITY_LEADER),
     ):
         for event in decide(command, state, world.context(actor, world.START, new_id)):
             state = evolve(state, event)
-    assert state is not None
-    return state
+        assert state is not None
+        states.append(state)
+    return states
 
 
-STATE = _assigned_issue()
+STATES = _states()
 
 
 @given(
@@ -77,20 +91,28 @@ STATE = _assigned_issue()
     issue_id=st.one_of(st.just("q"), junk),
     args=st.lists(junk, min_size=6, max_size=6),
     actor=st.sampled_from(world.ACTORS),
+    state=st.sampled_from(STATES),
+    later=st.sampled_from([timedelta(hours=1), timedelta(days=400), timedelta(days=5000)]),
 )
 def test_any_arguments_give_events_or_a_closedloop_error(
-    which: int, issue_id: object, args: list[object], actor: cl.Actor
+    which: int,
+    issue_id: object,
+    args: list[object],
+    actor: cl.Actor,
+    state: cl.IssueState,
+    later: timedelta,
 ) -> None:
+    """Whatever the status the issue is in, and however far ahead (past the calendar)."""
     build, arity = BUILDERS[which]
     try:
         command = build(issue_id, *args[:arity])
     except cl.ClosedLoopError:
         return
-    state = None if build is RegisterIssue else STATE
-    context = world.context(actor, world.START + timedelta(hours=1))
+    current = None if build is RegisterIssue else state
+    context = world.context(actor, world.START + later)
     try:
-        events = decide(command, state, context)
+        events = decide(command, current, context)
     except cl.ClosedLoopError:
         return
     for event in events:
-        evolve(state, event)
+        current = evolve(current, event)
