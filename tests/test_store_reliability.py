@@ -9,6 +9,8 @@
 2. Two processes append to the same stream, each reading the version just before its
    append: losers get ConcurrencyError and retry; in the end every successful append
    is in the stream exactly once and the stream has no gap.
+3. Two processes run commands on the same issue, each through its own ``ClosedLoop``:
+   the loser of a race decides again on the latest state, and the issue's stream folds.
 
 What this proves: atomicity and durability against a crash of the *process* (the
 operating system keeps what was written). It does not prove durability against a power
@@ -27,10 +29,12 @@ import subprocess
 import sys
 import textwrap
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+import closedloop as cl
 from closedloop.store import SQLiteEventStore
 
 pytestmark = [
@@ -230,3 +234,74 @@ def test_two_processes_appending_to_one_stream_lose_and_double_nothing(tmp_path:
         mine = [int(i.split("-")[1]) for i in stored_ids if i.startswith(f"{name}-")]
         assert mine == list(range(count))
     assert conflicts > 0, "the two writers never raced; the test proved nothing"
+
+
+RACING_SERVICE = textwrap.dedent(
+    """
+    import sys
+    from datetime import datetime, timedelta, timezone
+    import closedloop as cl
+    from closedloop.store import SQLiteEventStore
+
+    path, issue, name, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    at = datetime(2025, 3, 3, 10, tzinfo=timezone(timedelta(hours=8)))
+    service = cl.ClosedLoop(
+        hierarchy=cl.yiwu_hierarchy(villages_per_town=1),
+        store=SQLiteEventStore(path, busy_timeout=30),
+        clock=cl.FixedClock(at),
+    )
+    leader = cl.Actor(f"leader-{name}", cl.ActorKind.OFFICIAL, unit="330782")
+    print("ready", flush=True)
+    sys.stdin.readline()  # start together
+    for i in range(count):
+        while True:
+            try:
+                service.extend(leader, issue, amount=1, reason=f"{name}-{i}")
+            except cl.ConcurrencyError:
+                print("conflict", flush=True)  # the next command catches up first
+                continue
+            print("ok", flush=True)
+            break
+    """
+)
+
+
+def test_two_services_on_one_issue_decide_on_the_latest_state(tmp_path: Path) -> None:
+    """Two processes run commands on the same issue through their own ``ClosedLoop``:
+    a writer that lost the race decides again on the state the other left, and the
+    issue's stream ends up gap-free, folding to what both services say it is."""
+    path = tmp_path / "events.db"
+    at = datetime(2025, 3, 3, 9, tzinfo=cl.china_calendar().zone)
+    leader = cl.Actor("leader", cl.ActorKind.OFFICIAL, unit="330782")
+    hierarchy = cl.yiwu_hierarchy(villages_per_town=1)
+    with cl.ClosedLoop.open(path, hierarchy=hierarchy, clock=cl.FixedClock(at)) as service:
+        (registered,) = service.register(
+            leader, unit="330782", category="roads", difficulty="difficult", title="a bridge"
+        )
+        issue = registered.issue_id
+        service.assign(leader, issue, lead="330782/transport")
+        before = service.issue(issue)
+    count = 60
+    children = [_start(RACING_SERVICE, str(path), issue, name, str(count)) for name in "pq"]
+    for child in children:
+        _wait_ready(child)
+    for child in children:
+        _go(child)
+    conflicts = 0
+    for child in children:
+        out, err = child.communicate(timeout=120)
+        assert child.returncode == 0, err
+        assert out.split().count("ok") == count
+        conflicts += out.split().count("conflict")
+    with cl.ClosedLoop.open(path, hierarchy=hierarchy) as reopened:
+        history = reopened.history(issue)
+        after = reopened.issue(issue)
+    assert [e.version for e in history] == list(range(1, len(history) + 1))
+    assert cl.replay(history) == after
+    assert after.extension == before.extension + 2 * count
+    reasons = [e.reason for e in history if isinstance(e, cl.DeadlineExtended)]
+    for name in "pq":
+        assert [r for r in reasons if r.startswith(f"{name}-")] == [
+            f"{name}-{i}" for i in range(count)
+        ]
+    assert conflicts > 0, "the two services never raced; the test proved nothing"
