@@ -310,6 +310,30 @@ def statemachine_peer(n: int) -> float | None:
     return best_of(run, reps=3)
 
 
+def transitions_registration_scaling(sizes: list[int]) -> list[tuple[int, float]] | None:
+    """µs per ``Machine.add_model`` on a shared machine at several sizes (it grows with
+    the number of models already registered: each addition scans the list of models)."""
+    try:
+        from transitions import Machine
+    except ImportError:
+        return None
+    out = []
+    for n in sizes:
+
+        class Model:
+            pass
+
+        def run(count: int = n) -> None:
+            machine = Machine(
+                model=None, states=["new", "registered"], initial="new", auto_transitions=False
+            )
+            for _ in range(count):
+                machine.add_model(Model())
+
+        out.append((n, best_of(run, reps=1) / n * 1e6))
+    return out
+
+
 def creation_scaling(sizes: list[int]) -> list[tuple[int, float]]:
     """µs per registration at several sizes: flat means creating N issues is O(N)."""
     out = []
@@ -376,8 +400,11 @@ def main() -> None:
     print()
     print(f"live issue state: {bytes_per_state:.0f} bytes (tracemalloc, events excluded)")
     print("registration cost by size (O(N) creation: flat per issue):")
-    for size, micro in creation_scaling([n // 10, n // 2, n]):
-        print(f"  {size:>8,} issues: {micro:.2f} µs per issue")
+    sizes = [slow // 3, slow, slow * 3]
+    theirs = dict(transitions_registration_scaling(sizes) or [])
+    for size, micro in creation_scaling(sorted({*sizes, n // 10, n // 2, n})):
+        beside = f"; transitions add_model {theirs[size]:.1f} µs" if size in theirs else ""
+        print(f"  {size:>8,} issues: closedloop {micro:.2f} µs per issue{beside}")
     print()
     print("ratios (peer / closedloop, same run):")
     for name, micro in peers.items():
