@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 import closedloop.cli as cli
+from closedloop import __version__ as cl_version
 from closedloop.cli import build_parser, main
 from closedloop.errors import ConfigurationError
 
@@ -20,6 +21,12 @@ from closedloop.errors import ConfigurationError
 def test_the_closedloop_command_is_the_command_line() -> None:
     (script,) = importlib.metadata.entry_points(group="console_scripts", name="closedloop")
     assert script.load() is main
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "--version")
+    assert status == 0
+    assert out.strip() == f"closedloop {cl_version}"
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

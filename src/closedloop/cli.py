@@ -407,6 +407,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="closedloop",
         description="Model how a local government finds, assigns, chases and closes problems.",
     )
+    from closedloop import __version__
+
+    parser.add_argument("--version", action="version", version=f"closedloop {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def scenario_options(p: argparse.ArgumentParser) -> None:
