@@ -95,7 +95,8 @@ def yiwu_variant(params: Mapping[str, Any]) -> tuple[Scenario, Policy]:
       the same day), e.g. ``(1, 5, 30)``;
     * ``town_every_weeks``: town meetings every n weeks; ``town_weekday``;
       ``city_meetings_per_month`` (rounds of visits to each town a month);
-      ``max_agenda``; ``max_attendees``;
+      ``max_agenda``; ``max_attendees`` (these shape the downward-meetings policy
+      only; a baseline point ignores them);
     * scenario knobs: ``arrival_rate``, ``solved_locally``, ``needs_city``,
       ``capacity``, ``buck_passing``.
 
