@@ -262,6 +262,16 @@ def test_deadlines_take_an_iso_date(capsys: pytest.CaptureFixture[str]) -> None:
     assert "assigned Tue 2025-09-30" in out
 
 
+def test_deadlines_past_the_calendar_point_to_the_provisional_option(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    line = assert_user_error(capsys, ["deadlines", "--date", "2026-12-21"], "2027", "--provisional")
+    assert "unannounced=" not in line
+    status, out, _ = run(capsys, "deadlines", "--date", "2026-12-21", "--provisional")
+    assert status == 0
+    assert "[provisional]" in out
+
+
 def test_an_unwritable_csv_is_a_user_error(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -27,7 +27,7 @@ from typing import Any, Final, NoReturn, TextIO
 
 from closedloop.china import china_calendar
 from closedloop.deadlines import DeadlinePolicy, Difficulty
-from closedloop.errors import ClosedLoopError, ConfigurationError
+from closedloop.errors import ClosedLoopError, ConfigurationError, CoverageError
 from closedloop.workdays import WorkCalendar
 
 
@@ -126,7 +126,16 @@ def _deadlines(args: argparse.Namespace) -> int:
         assigned = datetime.combine(day, time(10, 0), tzinfo=calendar.zone)
         print(f"\nassigned {day:%a %Y-%m-%d}, a {_describe(calendar, day)}")
         for difficulty in Difficulty:
-            deadline = policy.deadline(difficulty, assigned, calendar)
+            try:
+                deadline = policy.deadline(difficulty, assigned, calendar)
+            except CoverageError as exc:
+                raise CoverageError(
+                    exc.calendar,
+                    exc.year,
+                    exc.covered,
+                    "Pass --provisional to estimate it from the statutory rules "
+                    "(such deadlines are marked provisional).",
+                ) from None
             limit = str(policy.limit_for(difficulty))
             flag = "  [provisional]" if deadline.provisional else ""
             print(
