@@ -78,8 +78,8 @@ from closedloop.lifecycle.events import (
     IssueWithdrawn,
 )
 from closedloop.lifecycle.state import IssueState
-from closedloop.meetings.events import MeetingDecision, MeetingHeld
-from closedloop.meetings.record import MeetingState, MeetingStatus
+from closedloop.meetings.events import MeetingHeld
+from closedloop.meetings.record import MeetingState, _held_in_order
 from closedloop.workdays import WorkCalendar
 
 __all__ = [
@@ -580,23 +580,11 @@ class RedWarningRule:
             ConfigurationError: for anything that is neither a meeting state nor a
                 ``MeetingHeld`` event.
         """
-        held: list[tuple[datetime, str, tuple[MeetingDecision, ...]]] = []
-        for meeting in meetings:
-            if isinstance(meeting, MeetingHeld):
-                held.append((meeting.occurred_at, meeting.meeting_id, meeting.decisions))
-            elif isinstance(meeting, MeetingState):
-                if meeting.status is MeetingStatus.HELD and meeting.held_at is not None:
-                    held.append((meeting.held_at, meeting.meeting_id, meeting.decisions))
-            else:
-                raise ConfigurationError(
-                    "RedWarningRule.from_meetings takes meeting states or MeetingHeld events, "
-                    f"not {type(meeting).__name__}: {meeting!r}"
-                )
-        held.sort(key=lambda item: (item[0], item[1]))
+        held = _held_in_order(meetings, caller="RedWarningRule.from_meetings")
         flagged_at = {
-            decision.issue_id: meeting_id
-            for _, meeting_id, decisions in held
-            for decision in decisions
+            decision.issue_id: meeting.meeting_id
+            for meeting in held
+            for decision in meeting.decisions
             if decision.red_warning
         }
         meetings_flagging = sorted(set(flagged_at.values()))

@@ -67,7 +67,7 @@ from closedloop.ids import (
 )
 from closedloop.lifecycle.state import IssueState, Status
 from closedloop.meetings.events import DecisionKind, MeetingHeld
-from closedloop.meetings.record import MeetingState, MeetingStatus
+from closedloop.meetings.record import MeetingState, _held_in_order
 from closedloop.supervision import Fact, _explain, _facts
 
 __all__ = [
@@ -701,25 +701,13 @@ def links_from_meetings(
                 f"two different states given for task force {given.task_force_id!r} "
                 f"(versions {seen.version} and {given.version}); give its current one"
             )
-    held: list[tuple[datetime, MeetingId, MeetingState | MeetingHeld]] = []
-    for meeting in meetings:
-        if isinstance(meeting, MeetingHeld):
-            held.append((meeting.occurred_at, meeting.meeting_id, meeting))
-        elif isinstance(meeting, MeetingState):
-            if meeting.status is MeetingStatus.HELD and meeting.held_at is not None:
-                held.append((meeting.held_at, meeting.meeting_id, meeting))
-        else:
-            raise CommandError(
-                "links_from_meetings takes meeting states or MeetingHeld events, "
-                f"not {type(meeting).__name__}: {meeting!r}"
-            )
-    held.sort(key=lambda item: (item[0], item[1]))
-
+    held = _held_in_order(meetings, caller="links_from_meetings", error=CommandError)
     linked = {(tf, issue) for tf, known in by_id.items() for issue in known.issue_ids}
     reported: set[tuple[str, str]] = set()
     links: list[LinkIssue] = []
     problems: list[ReferralProblem] = []
-    for _, meeting_id, record in held:
+    for record in held:
+        meeting_id = record.meeting_id
         for decision in record.decisions:
             if decision.kind is not DecisionKind.TASK_FORCE:
                 continue

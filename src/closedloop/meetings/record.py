@@ -48,7 +48,9 @@ import attrs
 from closedloop._checks import aware
 from closedloop.access import Action, Actor, Authorizer, Target, require_permission
 from closedloop.errors import (
+    ClosedLoopError,
     CommandError,
+    ConfigurationError,
     InvariantError,
     NotOneLevelDownError,
     PermissionDeniedError,
@@ -220,6 +222,34 @@ def replay_meeting(events: Iterable[MeetingEvent]) -> MeetingState:
     if state is None:
         raise InvariantError("a meeting needs at least one event")
     return state
+
+
+def _held_in_order(
+    meetings: Iterable[MeetingState | MeetingHeld],
+    *,
+    caller: str,
+    error: type[ClosedLoopError] = ConfigurationError,
+) -> list[MeetingState | MeetingHeld]:
+    """The held meetings among ``meetings`` (states or ``MeetingHeld`` events), in the
+    order they were held (then by id); meetings not held are passed over.
+
+    Raises:
+        error: naming ``caller``, for anything that is neither.
+    """
+    held: list[tuple[datetime, str, MeetingState | MeetingHeld]] = []
+    for meeting in meetings:
+        if isinstance(meeting, MeetingHeld):
+            held.append((meeting.occurred_at, meeting.meeting_id, meeting))
+        elif isinstance(meeting, MeetingState):
+            if meeting.status is MeetingStatus.HELD and meeting.held_at is not None:
+                held.append((meeting.held_at, meeting.meeting_id, meeting))
+        else:
+            raise error(
+                f"{caller} takes meeting states or MeetingHeld events, "
+                f"not {type(meeting).__name__}: {meeting!r}"
+            )
+    held.sort(key=lambda item: (item[0], item[1]))
+    return [meeting for _, _, meeting in held]
 
 
 # -- deciding -------------------------------------------------------------------------
