@@ -15,6 +15,11 @@ the append fail with :class:`~closedloop.ConcurrencyError` and nothing is writte
 folded into the in-memory projection that answers queries. Reopening the store later
 rebuilds the projection from the log.
 
+Opened with ``supervision=True``, the service also keeps supervision orders (督办) in
+step with their issues: it knows the open orders (from the log, whoever wrote them),
+proposes and gives orders, closes an order in the same atomic append as the issue
+event that moves its issue, and records orders that run past their own deadline.
+
 The service is the only place that reads a clock or makes ids; the domain below it
 takes both as arguments.
 """
@@ -24,7 +29,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta, tzinfo
 from itertools import pairwise
 from pathlib import Path
@@ -33,9 +38,23 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pendulum
 
 from closedloop._checks import aware, member
-from closedloop.access import Action, Actor, ActorKind, Authorizer, Unrestricted
+from closedloop.access import (
+    Action,
+    Actor,
+    ActorKind,
+    Authorizer,
+    Target,
+    Unrestricted,
+    require_permission,
+)
 from closedloop.china import china_calendar
-from closedloop.deadlines import DeadlinePolicy, Difficulty, WarningLevel, WarningThresholds
+from closedloop.deadlines import (
+    DeadlinePolicy,
+    Difficulty,
+    TimeLimit,
+    WarningLevel,
+    WarningThresholds,
+)
 from closedloop.errors import (
     CommandError,
     ConfigurationError,
@@ -43,7 +62,7 @@ from closedloop.errors import (
     PermissionDeniedError,
     UnknownActorError,
 )
-from closedloop.ids import ActorId, EventId, IssueId, MeetingId
+from closedloop.ids import ActorId, EventId, IssueId, MeetingId, UnitId
 from closedloop.lifecycle.commands import (
     AcceptAssignment,
     ArchiveIssue,
@@ -91,6 +110,21 @@ from closedloop.metrics import Metrics, compute_metrics
 from closedloop.store.base import AppendResult, Batch, EventStore, ExpectedVersion
 from closedloop.store.memory import MemoryEventStore
 from closedloop.store.projections import IssueProjection, OverdueIssue
+from closedloop.supervision import (
+    SupervisionContext,
+    SupervisionEvent,
+    SupervisionOrderClosed,
+    SupervisionOrdered,
+    SupervisionOrderState,
+    SupervisionProposal,
+    SupervisionRule,
+    close_orders,
+    evolve_order,
+    move_of,
+)
+from closedloop.supervision import observe_orders as decide_orders_overdue
+from closedloop.supervision import order_supervision as decide_order
+from closedloop.supervision import propose_supervision as proposals_for
 from closedloop.workdays import WorkCalendar
 
 if TYPE_CHECKING:
@@ -186,6 +220,13 @@ class ClosedLoop:
             for exploration; pass an :class:`~closedloop.AccessPolicy` in production).
         warnings: thresholds for warning levels in ``overdue``.
         new_id: makes event and issue ids (default: :class:`TimeOrderedIds`, UUIDv7).
+        supervision: keep supervision orders (督办) in step with their issues (see
+            :meth:`order_supervision`): the open orders are folded from the log, and
+            every append of issue events also closes, in the same atomic append, the
+            open orders those events settle. Off by default: an application that
+            records orders with :meth:`record` and closes them itself (as the
+            simulation does) must leave it off, or both would close the same order and
+            the second append would fail with :class:`~closedloop.ConcurrencyError`.
     """
 
     def __init__(
@@ -201,7 +242,10 @@ class ClosedLoop:
         access: Authorizer | None = None,
         warnings: WarningThresholds | None = None,
         new_id: Callable[[], str] | None = None,
+        supervision: bool = False,
     ) -> None:
+        if not isinstance(supervision, bool):
+            raise ConfigurationError(f"supervision must be True or False, got {supervision!r}")
         self.hierarchy = hierarchy
         self.store: EventStore = store if store is not None else MemoryEventStore()
         self.departments = departments
@@ -226,6 +270,15 @@ class ClosedLoop:
         self._projection = IssueProjection()
         self._open_agendas: dict[MeetingId, tuple[IssueId, ...]] = {}
         """The agendas of meetings scheduled and not yet held or cancelled, by meeting."""
+        self._supervision = supervision
+        self._open_orders: dict[str, dict[str, SupervisionOrderState]] = {}
+        """The open supervision orders by issue id, then order id (with ``supervision``)."""
+        self._order_issues: dict[str, str] = {}
+        """The issue of each open order, by order id."""
+        self._settled: dict[str, IssueEvent] = {}
+        """Open orders whose issue moved in an event stored without closing them (another
+        writer's, or a race with one), with that event: they close with the next append
+        to their issue or the next :meth:`observe_orders`."""
         self._catch_up()
 
     @classmethod
@@ -256,9 +309,20 @@ class ClosedLoop:
         projection = self._projection
         if self.store.last_position() == projection.position:
             return
+        note_order = self._note_order if self._supervision else None
         for recorded in self.store.read_all(after_position=projection.position):
-            projection.apply(recorded.event, recorded.position)
-            self._note_meeting(recorded.event)
+            event = recorded.event
+            projection.apply(event, recorded.position)
+            self._note_meeting(event)
+            if note_order is not None:
+                note_order(event)
+
+    def _note_stored(self, events: Iterable[object]) -> None:
+        """Keep the open meetings and orders up to our own stored non-issue events."""
+        for event in events:
+            self._note_meeting(event)
+            if self._supervision:
+                self._note_order(event)
 
     def _note_meeting(self, event: object) -> None:
         """Keep :attr:`_open_agendas` up to a stored event (other events change nothing)."""
@@ -266,6 +330,78 @@ class ClosedLoop:
             self._open_agendas[event.meeting_id] = event.agenda
         elif isinstance(event, MeetingHeld | MeetingCancelled):
             self._open_agendas.pop(event.meeting_id, None)
+
+    def _note_order(self, event: object) -> None:
+        """Keep the open orders up to a stored event (with ``supervision``).
+
+        An order event is folded into its order (a closed order is dropped); an issue
+        event that moves an open order's issue marks the order settled, for a closing
+        that was not stored with it.
+        """
+        if isinstance(event, IssueEvent):
+            orders = self._open_orders.get(event.issue_id)
+            if orders:
+                for order in orders.values():
+                    if order.order_id not in self._settled and move_of(order, event):
+                        self._settled[order.order_id] = event
+            return
+        if not isinstance(event, SupervisionEvent):
+            return
+        if isinstance(event, SupervisionOrdered):
+            state = evolve_order(None, event)
+        else:
+            issue_id = self._order_issues.get(event.order_id)
+            if issue_id is None:  # closed already, or ordered before what was read
+                return
+            state = evolve_order(self._open_orders[issue_id][event.order_id], event)
+        if state.is_open:
+            self._open_orders.setdefault(state.issue_id, {})[state.order_id] = state
+            self._order_issues[state.order_id] = state.issue_id
+            return
+        orders = self._open_orders.get(state.issue_id)
+        if orders is not None:
+            orders.pop(state.order_id, None)
+            if not orders:
+                del self._open_orders[state.issue_id]
+        self._order_issues.pop(state.order_id, None)
+        self._settled.pop(state.order_id, None)
+
+    def _closings(
+        self, events: Sequence[IssueEvent]
+    ) -> tuple[list[Batch], list[SupervisionOrderClosed]]:
+        """The batches closing the open orders that ``events`` (about to be stored) settle.
+
+        Orders of those issues already settled by a stored event close too. Each
+        batch expects the order's current version, so an order closed meanwhile by
+        another writer makes the whole append fail.
+        """
+        running: list[SupervisionOrderState] = []
+        closings: list[SupervisionOrderClosed] = []
+        for issue_id in dict.fromkeys(event.issue_id for event in events):
+            orders = self._open_orders.get(issue_id)
+            if not orders:
+                continue
+            for order in orders.values():
+                trigger = self._settled.get(order.order_id)
+                if trigger is None:
+                    running.append(order)
+                else:
+                    closings += self._close([order], [trigger])
+        if running:
+            closings += self._close(running, events)
+        return [(c.order_id, [c], c.version - 1) for c in closings], closings
+
+    def _close(
+        self, orders: Sequence[SupervisionOrderState], events: Sequence[IssueEvent]
+    ) -> list[SupervisionOrderClosed]:
+        return close_orders(orders, events, actor=SYSTEM_ACTOR.id, new_event_id=self._event_id)
+
+    def _require_supervision(self, what: str) -> None:
+        if not self._supervision:
+            raise ConfigurationError(
+                f"{what} needs the service to keep supervision orders: open it with "
+                "supervision=True"
+            )
 
     def add_actors(self, *actors: Actor) -> None:
         """Make actors known by id, so commands can name them by their id."""
@@ -304,7 +440,16 @@ class ClosedLoop:
         """Decide ``command`` for ``actor`` now, store the events, and return them.
 
         ``at`` overrides the clock for this command (it must not be earlier than the
-        issue's last event).
+        issue's last event). With ``supervision``, the open orders about the issue that
+        the events settle are closed in the same atomic append (see
+        :meth:`order_supervision`).
+
+        Raises:
+            IssueNotFoundError: no such issue (for any command but registration).
+            TransitionError, CommandError, PermissionDeniedError: the decider refuses
+                the command; nothing is stored.
+            ConcurrencyError: another writer changed the issue, or one of its orders,
+                since the service read it; nothing is stored.
         """
         who = self._actor(actor)
         when = at if at is not None else self.clock.now()
@@ -324,8 +469,14 @@ class ClosedLoop:
         expected: int | ExpectedVersion = (
             state.version if state is not None else ExpectedVersion.NO_STREAM
         )
-        result = self.store.append(command.issue_id, events, expected_version=expected)
         assert new_state is not None
+        if command.issue_id in self._open_orders:
+            orders, closings = self._closings(events)
+            if orders:
+                results = self.store.append_many([(command.issue_id, events, expected), *orders])
+                self._after_append_many(results, {command.issue_id: new_state}, closings)
+                return events
+        result = self.store.append(command.issue_id, events, expected_version=expected)
         self._after_append(result, new_state)
         return events
 
@@ -335,7 +486,7 @@ class ClosedLoop:
         """Bring the projection up to the append, without reading back our own events.
 
         ``events`` are the events appended to a stream other than an issue's (a
-        meeting's), for the open meetings' agendas.
+        meeting's, an order's), for the open meetings' agendas and the open orders.
         """
         projection = self._projection
         if result.first_position == projection.position + 1:
@@ -343,8 +494,7 @@ class ClosedLoop:
                 projection.put(state, result.last_position)
             else:
                 projection.skip_to(result.last_position)
-            for event in events:
-                self._note_meeting(event)
+            self._note_stored(events)
         else:
             self._catch_up()
 
@@ -357,8 +507,8 @@ class ClosedLoop:
         """Bring the projection up to one multi-stream append, like :meth:`_after_append`.
 
         ``states`` holds the issues' states after the append, by stream id; other
-        streams (a meeting's) hold nothing for the projection; their ``events`` update
-        the open meetings' agendas.
+        streams (a meeting's, orders') hold nothing for the projection; their
+        ``events`` update the open meetings' agendas and the open orders.
         """
         written = [r for r in results if r.last_position]
         if not written:
@@ -375,8 +525,7 @@ class ClosedLoop:
             if state is not None:
                 projection.put(state)
         projection.skip_to(written[-1].last_position)
-        for event in events:
-            self._note_meeting(event)
+        self._note_stored(events)
 
     def record(self, events: Sequence[Any], *, expected_version: int | None = None) -> None:
         """Append events of another aggregate (a meeting, an order, a visit) to the log.
@@ -384,6 +533,9 @@ class ClosedLoop:
         The events must belong to one stream and be decided already (by the meetings,
         supervision or task-force deciders). ``expected_version`` defaults to the
         version before the first event, so a concurrent writer makes the append fail.
+
+        With ``supervision``, orders recorded here are known to the service like its
+        own, and it closes them when their issue moves: do not close them by hand.
         """
         if not events:
             return
@@ -582,7 +734,8 @@ class ClosedLoop:
 
         All or nothing: every breach is decided before anything is stored, and the
         facts go in one append, so a refusal (or ``now`` earlier than an issue's latest
-        event) records none of them.
+        event) records none of them. With ``supervision``, orders of those issues that
+        another writer's events settled are closed in the same append.
         """
         when = aware(now, "observe") if now is not None else self.clock.now()
         self._catch_up()
@@ -614,8 +767,9 @@ class ClosedLoop:
         batches: list[Batch] = [
             (issue_id, per_issue[issue_id], versions[issue_id]) for issue_id in per_issue
         ]
-        results = self.store.append_many(batches)
-        self._after_append_many(results, states)
+        orders, closings = self._closings(events) if self._open_orders else ([], [])
+        results = self.store.append_many([*batches, *orders])
+        self._after_append_many(results, states, closings)
         return events
 
     # -- downward meetings ------------------------------------------------------------
@@ -837,7 +991,10 @@ class ClosedLoop:
 
         Every implied lifecycle command is decided in turn against the current states,
         and the meeting and all the events are stored in one atomic append: a refusal,
-        or a concurrent writer, leaves nothing half-done. With ``accept_on_site`` the
+        or a concurrent writer, leaves nothing half-done. With ``supervision``, the
+        open orders the decisions settle (an issue escalated to the convening level, a
+        lead moved away from an addressed department) are closed in that same append.
+        With ``accept_on_site`` the
         lead departments, who were at the table, accept their assignments at once.
 
         Returns the ``MeetingHeld`` event and the issue events the decisions produced.
@@ -940,8 +1097,9 @@ class ClosedLoop:
         for issue_id, version in versions.items():
             stream = [e for e in events if e.issue_id == issue_id]
             batches.append((issue_id, stream, version or ExpectedVersion.NO_STREAM))
-        results = self.store.append_many(batches)
-        self._after_append_many(results, states, [meeting])
+        orders, closings = self._closings(events) if self._open_orders else ([], [])
+        results = self.store.append_many([*batches, *orders])
+        self._after_append_many(results, states, [meeting, *closings])
         return meeting, events
 
     def _off_list_note(self, issue_id: str) -> str:
@@ -992,6 +1150,231 @@ class ClosedLoop:
                 events.append(event)
             states[issue_id] = state
         return versions, states, events
+
+    # -- supervision orders (督办) ------------------------------------------------------
+
+    def propose_supervision(
+        self, rules: Iterable[SupervisionRule], *, at: datetime | None = None
+    ) -> list[SupervisionProposal]:
+        """The orders ``rules`` propose for the open issues at ``at`` (default: now).
+
+        An issue that already has an open order from the same rule gets no new proposal
+        from it, whoever gave that order (see
+        :func:`~closedloop.supervision.propose_supervision`). Sorted by issue, then rule.
+        Nothing is stored: give an order with :meth:`order_supervision`.
+
+        Raises:
+            ConfigurationError: the service was opened without ``supervision=True``,
+                or two rules share a name.
+            NaiveDatetimeError: ``at`` has no time zone.
+        """
+        self._require_supervision("propose_supervision")
+        when = aware(at, "propose_supervision") if at is not None else self.clock.now()
+        self._catch_up()
+        return proposals_for(
+            rules,
+            self._projection.open_issues(),
+            when,
+            self.calendar,
+            orders=self._iter_open_orders(),
+        )
+
+    def order_supervision(
+        self,
+        actor: ActorLike,
+        proposal: SupervisionProposal,
+        *,
+        order_id: str | None = None,
+        team: str = "",
+        limit: TimeLimit | None = None,
+        include_co_handlers: bool = False,
+        at: datetime | None = None,
+    ) -> SupervisionOrdered:
+        """督办: give the order ``proposal`` describes and store it in the order's stream.
+
+        Decided by :func:`~closedloop.supervision.order_supervision` against the issue
+        as it stands now: addressed to its current lead (with the co-handlers when
+        ``include_co_handlers``), or to the handling unit when nobody leads it; each
+        addressee is checked with ``Action.SUPERVISE`` (only from a strictly higher
+        level than the department's unit, or from that unit's own supervision team);
+        the order's own deadline is ``limit`` (3 working days by default) on the
+        service's calendar. The department's unit comes from the service's
+        ``departments`` registry; without one, every department is taken to belong to
+        the issue's handling unit, so the order must come from strictly above that unit
+        and a unit's own team cannot supervise its sections.
+
+        The order id is made up unless given. The order is stored only if the issue is
+        still at the version it was decided on (one atomic append that checks it). From
+        then on the service closes the order, in the same append as the issue event
+        that moves the issue (resolved, withdrawn, escalated, transferred away from the
+        addressees, returned by one, or assigned when the order was addressed to the
+        unit).
+
+        Returns the ``SupervisionOrdered`` event.
+
+        Raises:
+            ConfigurationError: the service was opened without ``supervision=True``,
+                or ``proposal`` is not a :class:`~closedloop.supervision.SupervisionProposal`.
+            IssueNotFoundError: no issue has the proposal's issue id.
+            TransitionError: the issue is no longer open.
+            CommandError: the order id is taken, the issue already has an open order
+                from the proposal's rule, or ``at`` is earlier than the proposal or the
+                issue's latest event.
+            PermissionDeniedError: the actor may not supervise an addressee.
+            ConcurrencyError: another writer changed the issue, or created the order,
+                meanwhile; nothing is stored.
+        """
+        self._require_supervision("order_supervision")
+        if not isinstance(proposal, SupervisionProposal):
+            raise ConfigurationError(
+                f"proposal must be a SupervisionProposal (from propose_supervision), "
+                f"got {proposal!r}"
+            )
+        who = self._actor(actor)
+        when = at if at is not None else self.clock.now()
+        oid = order_id if order_id is not None else f"order-{self._new_id()}"
+        self._catch_up()
+        state = self._projection.get(proposal.issue_id)
+        if state is None:
+            raise IssueNotFoundError(f"no issue with id {proposal.issue_id!r} to supervise")
+        if oid in self._order_issues or self.store.stream_version(oid) > 0:
+            raise CommandError(f"a stream with id {oid!r} exists already; choose another order id")
+        for order in self._open_orders.get(state.issue_id, {}).values():
+            if order.rule == proposal.rule:
+                raise CommandError(
+                    f"issue {state.issue_id!r} already has open order {order.order_id!r} "
+                    f"from rule {proposal.rule!r}"
+                )
+        context = SupervisionContext(
+            who,
+            when,
+            self.calendar,
+            self.access,
+            self._event_id,
+            self._department_units(state),
+        )
+        (event,) = decide_order(
+            proposal,
+            state,
+            context,
+            order_id=oid,
+            team=team,
+            limit=limit,
+            include_co_handlers=include_co_handlers,
+        )
+        results = self.store.append_many(
+            [(state.issue_id, [], state.version), (oid, [event], ExpectedVersion.NO_STREAM)]
+        )
+        self._after_append_many(results, {}, [event])
+        return event
+
+    def _department_units(self, state: IssueState) -> dict[str, UnitId]:
+        """The unit of each department that may be addressed about the issue (registry)."""
+        departments = self.departments
+        if departments is None or state.lead is None:
+            return {}
+        return {
+            d: departments.get(d).unit for d in (state.lead, *state.co_handlers) if d in departments
+        }
+
+    def observe_orders(
+        self, now: datetime | None = None, *, actor: ActorLike = SYSTEM_ACTOR
+    ) -> list[SupervisionEvent]:
+        """Record ``SupervisionOrderOverdue`` for every open order past its deadline at ``now``.
+
+        Each order is recorded overdue once. Orders whose issue moved in events stored
+        without closing them (another writer's) are closed instead. The observer is
+        :data:`SYSTEM_ACTOR` unless given; under an :class:`~closedloop.AccessPolicy`
+        it needs the OBSERVE grant over the orders' units, as for :meth:`observe`.
+
+        All or nothing: every event goes in one append, each order's expecting its
+        current version. Returns the stored events (closings first).
+
+        Raises:
+            ConfigurationError: the service was opened without ``supervision=True``.
+            NaiveDatetimeError: ``now`` has no time zone.
+            PermissionDeniedError: the observer may not observe an order's unit.
+            ConcurrencyError: another writer changed one of the orders meanwhile.
+        """
+        self._require_supervision("observe_orders")
+        when = aware(now, "observe_orders") if now is not None else self.clock.now()
+        self._catch_up()
+        observer = self._actor(actor)
+        if observer is SYSTEM_ACTOR:
+            observer = self._actors.get(SYSTEM_ACTOR.id, SYSTEM_ACTOR)
+        running: list[SupervisionOrderState] = []
+        closings: list[SupervisionOrderClosed] = []
+        for order in sorted(self._iter_open_orders(), key=lambda o: o.order_id):
+            trigger = self._settled.get(order.order_id)
+            if trigger is None:
+                running.append(order)
+            else:
+                closings += self._close([order], [trigger])
+        overdue = decide_orders_overdue(
+            running, when, actor=observer.id, new_event_id=self._event_id
+        )
+        for event in overdue:
+            order = self._open_orders[event.issue_id][event.order_id]
+            try:
+                require_permission(
+                    self.access, observer, Action.OBSERVE, Target(order.unit, order.category), when
+                )
+            except PermissionDeniedError as error:
+                if observer.kind is not ActorKind.SYSTEM:
+                    raise
+                raise _with_hint(
+                    error,
+                    "grant the observer OBSERVE over the hierarchy, e.g. "
+                    "AccessPolicy.standard_grants(SYSTEM_ACTOR, scope_unit=<root unit>)",
+                ) from None
+        stored: list[SupervisionEvent] = [*closings, *overdue]
+        if not stored:
+            return []
+        results = self.store.append_many([(e.order_id, [e], e.version - 1) for e in stored])
+        self._after_append_many(results, {}, stored)
+        return stored
+
+    def supervision_orders(
+        self, *, issue_id: str | None = None, open_only: bool = True
+    ) -> list[SupervisionOrderState]:
+        """Supervision orders as they stand, oldest first (by order time, then id).
+
+        ``open_only`` (the default) lists the orders still running, from memory;
+        ``open_only=False`` folds every order in the log, closed ones too (it reads the
+        whole log). ``issue_id`` keeps the orders about one issue.
+
+        Raises:
+            ConfigurationError: the service was opened without ``supervision=True``.
+            IssueNotFoundError: no issue has id ``issue_id``.
+        """
+        self._require_supervision("supervision_orders")
+        self._catch_up()
+        if (
+            issue_id is not None
+            and self._projection.get(issue_id) is None
+            and self.store.stream_version(issue_id) == 0
+        ):
+            raise IssueNotFoundError(f"no issue with id {issue_id!r}")
+        found: Iterable[SupervisionOrderState]
+        if open_only:
+            if issue_id is None:
+                found = self._iter_open_orders()
+            else:
+                found = self._open_orders.get(issue_id, {}).values()
+        else:
+            folded: dict[str, SupervisionOrderState] = {}
+            for recorded in self.store.read_all():
+                event = recorded.event
+                if isinstance(event, SupervisionEvent) and (
+                    issue_id is None or event.issue_id == issue_id
+                ):
+                    folded[event.order_id] = evolve_order(folded.get(event.order_id), event)
+            found = folded.values()
+        return sorted(found, key=lambda o: (o.ordered_at, o.order_id))
+
+    def _iter_open_orders(self) -> Iterator[SupervisionOrderState]:
+        for orders in self._open_orders.values():
+            yield from orders.values()
 
     # -- queries ----------------------------------------------------------------------
 
