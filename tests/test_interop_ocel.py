@@ -325,3 +325,17 @@ def test_the_log_value_answers_lookups() -> None:
         log.object("issue:nothing")
     assert closedloop_id("department:330782/economy") == "330782/economy"
     assert closedloop_id("plain") == "plain"
+
+
+def test_an_issue_flagged_red_at_a_meeting_relates_as_red_warning() -> None:
+    events = list(simulated_events())
+    index, held = next((i, e) for i, e in enumerate(events) if e.KIND == "MeetingHeld")
+    flagged = held.decisions[0]
+    events[index] = attrs.evolve(
+        held, decisions=(attrs.evolve(flagged, red_warning=True), *held.decisions[1:])
+    )
+    log = read_ocel_json(to_ocel_json(events))
+    related = dict(next(e for e in log.events if e.id == held.event_id).relationships)
+    assert related[f"issue:{flagged.issue_id}"] == "red-warning"
+    others = set(held.agenda) - {flagged.issue_id}
+    assert all(related[f"issue:{issue}"] == "agenda" for issue in others)

@@ -26,7 +26,8 @@ Event-to-object qualifiers
     ``co-handler``. ``extend deadline``: ``approved-by``. Meetings: the meeting as
     ``meeting``, the convening unit as ``convener``, the unit visited as ``host``, the
     leader as ``chair``, departments as ``attendee`` (``planned-attendee`` when
-    scheduled), issues as ``agenda``. Whistle calls: ``whistle call``, the calling unit
+    scheduled), issues as ``agenda`` (``red-warning`` when the meeting flagged them
+    red). Whistle calls: ``whistle call``, the calling unit
     as ``convener``, departments as ``summoned`` and ``reported``. Supervision: the
     order as ``order``, the handling unit as ``handled-at``, departments as
     ``addressed``. Accountability: ``subject``, ``unit``, ``department``, ``issue``,
@@ -451,6 +452,10 @@ class _Builder:
             if subject_type is not None:
                 relate(subject_type, event.subject, "subject")
                 consumed.update(("subject", "subject_kind"))
+        if kind == "MeetingHeld":  # before "agenda": the more specific role
+            for decision in event.decisions:
+                if decision.red_warning:
+                    relate("issue", decision.issue_id, "red-warning")
         for field, object_type, qualifier in _RELATIONS.get(kind, ()):
             value = getattr(event, field, None)
             consumed.add(field)
