@@ -138,13 +138,20 @@ def test_observe_records_all_the_breaches_or_none() -> None:
         issues.append(registered.issue_id)
     clock.set(at(2025, 10, 9, 9))
     service.accept("staff-town-a-office", issues[1])  # its latest event is now on 9 October
+    # Observed on the 8th: b's history cannot go back to then; a and c are recorded.
+    early = service.observe(at(2025, 10, 8, 9))
+    assert sorted(e.issue_id for e in early) == sorted([issues[0], issues[2]])
+    (late,) = service.observe(at(2025, 10, 9, 10))
+    assert late.issue_id == issues[1]
+    # A refusal part-way stores nothing.
+    (registered,) = service.register(
+        "citizen", unit=world.VILLAGE_A1, category="housing", difficulty="simple", title="d"
+    )
+    service.assign("village-a1-cadre", registered.issue_id, lead="town-a-office")
     before = store.last_position()
-    with pytest.raises(cl.CommandError, match="backwards"):
-        service.observe(at(2025, 10, 8, 9))  # all three breached, one observed too early
+    with pytest.raises(cl.PermissionDeniedError):
+        service.observe(at(2025, 10, 20), actor="citizen")
     assert store.last_position() == before
-    missed = service.observe(at(2025, 10, 9, 10))
-    assert sorted(e.issue_id for e in missed) == sorted(issues)
-    assert all(service.issue(i).missed_due_at is not None for i in issues)
 
 
 def test_refused_commands_store_nothing() -> None:

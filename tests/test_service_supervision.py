@@ -28,17 +28,20 @@ from hypothesis import strategies as st
 import closedloop as cl
 from closedloop.departments import yiwu_departments
 from closedloop.hierarchy import yiwu_hierarchy
+from closedloop.ids import EventId, UnitId
 from closedloop.store.base import AppendResult, Batch
 from closedloop.supervision import (
     CloseReason,
     OverdueRule,
     RedWarningRule,
+    SupervisionContext,
     SupervisionOrderClosed,
     SupervisionOrdered,
     SupervisionOrderOverdue,
     SupervisionOrderState,
     evolve_order,
     move_of,
+    order_supervision,
 )
 from tests import world
 
@@ -346,6 +349,54 @@ def test_a_settled_order_closes_with_the_next_append_to_its_issue() -> None:
     closed = store.read_stream("o-1")[-1]
     assert isinstance(closed, SupervisionOrderClosed)
     assert closed.trigger_event_id == resolved.event_id != evaluated.event_id
+
+
+def test_an_order_recorded_after_its_issue_moved_closes_on_that_move() -> None:
+    """An order decided on one version of the issue but stored (with ``record``) after
+    the issue moved on: the move settles it, as the pure ``close_orders`` would."""
+    store = RecordingStore()
+    loop = service(store)
+    issue = overdue_issue(loop)
+    (proposal,) = loop.propose_supervision([OVERDUE], at=NEXT_MONDAY)
+    context = SupervisionContext(
+        SUPERVISOR,
+        NEXT_MONDAY,
+        loop.calendar,
+        loop.access,
+        lambda: EventId("late-1"),
+        {ECONOMY: UnitId(CITY)},
+    )
+    (late,) = order_supervision(proposal, loop.issue(issue), context, order_id="o-late")
+    (resolved,) = loop.resolve(staff(ECONOMY), issue, at=NEXT_MONDAY)
+    loop.record([late])
+    (closed,) = loop.observe_orders(NEXT_MONDAY + timedelta(days=30))
+    assert isinstance(closed, SupervisionOrderClosed)
+    assert closed.reason is CloseReason.RESOLVED
+    assert closed.trigger_event_id == resolved.event_id
+    assert loop.supervision_orders() == []
+
+
+def test_two_writers_giving_the_same_order_at_once_store_one() -> None:
+    """With the default order ids, the second writer's order is the same new stream."""
+    store = RecordingStore()
+    first, second = service(store), service(store)
+    overdue_issue(first)
+    (mine,) = first.propose_supervision([OVERDUE], at=NEXT_MONDAY)
+    (theirs,) = second.propose_supervision([OVERDUE], at=NEXT_MONDAY)
+    store.before_append = lambda: second.order_supervision(SUPERVISOR, theirs, at=NEXT_MONDAY)
+    with pytest.raises(cl.ConcurrencyError):
+        first.order_supervision(SUPERVISOR, mine, at=NEXT_MONDAY)
+    assert [o.rule for o in first.supervision_orders()] == ["overdue"]
+    assert [o.rule for o in second.supervision_orders()] == ["overdue"]
+
+
+def test_record_refuses_an_issues_events() -> None:
+    loop = service()
+    issue = overdue_issue(loop)
+    before = loop.store.last_position()
+    with pytest.raises(cl.ConfigurationError, match="execute"):
+        loop.record(loop.history(issue)[-1:])
+    assert loop.store.last_position() == before
 
 
 # -- meetings and observation ---------------------------------------------------------------

@@ -349,6 +349,7 @@ class ClosedLoop:
             return
         if isinstance(event, SupervisionOrdered):
             state = evolve_order(None, event)
+            self._settle_late(state)
         else:
             issue_id = self._order_issues.get(event.order_id)
             if issue_id is None:  # closed already, or ordered before what was read
@@ -365,6 +366,20 @@ class ClosedLoop:
                 del self._open_orders[state.issue_id]
         self._order_issues.pop(state.order_id, None)
         self._settled.pop(state.order_id, None)
+
+    def _settle_late(self, order: SupervisionOrderState) -> None:
+        """Mark an order settled if its issue moved after the version it was decided on
+        but before the order was stored (an order recorded late): the issue's events in
+        between are the ones :meth:`_note_order` did not see with the order open."""
+        issue = self._projection.get(order.issue_id)
+        if issue is None or issue.version <= order.issue_version:
+            return
+        for event in self.store.read_stream(order.issue_id, after_version=order.issue_version):
+            if event.version > issue.version:
+                break
+            if isinstance(event, IssueEvent) and move_of(order, event):
+                self._settled[order.order_id] = event
+                return
 
     def _closings(
         self, events: Sequence[IssueEvent]
@@ -536,9 +551,18 @@ class ClosedLoop:
 
         With ``supervision``, orders recorded here are known to the service like its
         own, and it closes them when their issue moves: do not close them by hand.
+
+        Raises:
+            ConfigurationError: for an issue's events, which only :meth:`execute` (and
+                the commands built on it) stores, after deciding them.
         """
         if not events:
             return
+        if any(isinstance(event, IssueEvent) for event in events):
+            raise ConfigurationError(
+                "record() stores the events of meetings, orders, visits and the like; an "
+                "issue's events are decided and stored by execute() and the command methods"
+            )
         stream = events[0].stream_id
         expected = events[0].version - 1 if expected_version is None else expected_version
         self._catch_up()
@@ -732,17 +756,19 @@ class ClosedLoop:
         needs the OBSERVE grant, e.g. ``AccessPolicy.standard_grants(SYSTEM_ACTOR,
         scope_unit=<the root unit>)``.
 
-        All or nothing: every breach is decided before anything is stored, and the
-        facts go in one append, so a refusal (or ``now`` earlier than an issue's latest
-        event) records none of them. With ``supervision``, orders of those issues that
-        another writer's events settled are closed in the same append.
+        An issue with an event later than ``now`` (written by a process whose clock is
+        ahead, say) is left for a later observation: its history cannot go back in
+        time. All or nothing for the rest: every breach is decided before anything is
+        stored, and the facts go in one append, so a refusal records none of them. With
+        ``supervision``, orders of those issues that another writer's events settled
+        are closed in the same append.
         """
         when = aware(now, "observe") if now is not None else self.clock.now()
         self._catch_up()
         due = [
             state.issue_id
             for state in self._projection.open_issues()
-            if state.has_unrecorded_breach(when)
+            if state.updated_at <= when and state.has_unrecorded_breach(when)
         ]
         observer = self._actor(actor)
         if observer is SYSTEM_ACTOR:
@@ -1203,8 +1229,11 @@ class ClosedLoop:
         the issue's handling unit, so the order must come from strictly above that unit
         and a unit's own team cannot supervise its sections.
 
-        The order id is made up unless given. The order is stored only if the issue is
-        still at the version it was decided on (one atomic append that checks it). From
+        The order id is made up from the issue, the rule and the issue's version unless
+        given, so two processes giving the same order at once cannot both store it (with
+        ids of your own, make them collide the same way). The order is stored only if
+        the issue is still at the version it was decided on (one atomic append that
+        checks it). From
         then on the service closes the order, in the same append as the issue event
         that moves the issue (resolved, withdrawn, escalated, transferred away from the
         addressees, returned by one, or assigned when the order was addressed to the
@@ -1232,11 +1261,18 @@ class ClosedLoop:
             )
         who = self._actor(actor)
         when = at if at is not None else self.clock.now()
-        oid = order_id if order_id is not None else f"order-{self._new_id()}"
         self._catch_up()
         state = self._projection.get(proposal.issue_id)
         if state is None:
             raise IssueNotFoundError(f"no issue with id {proposal.issue_id!r} to supervise")
+        # The default id names the issue, the rule and the issue's version: two writers
+        # ordering the same thing at once write the same new stream, and one of them
+        # gets ConcurrencyError instead of both storing an order.
+        oid = (
+            order_id
+            if order_id is not None
+            else f"order:{state.issue_id}:{proposal.rule}:v{state.version}"
+        )
         if oid in self._order_issues or self.store.stream_version(oid) > 0:
             raise CommandError(f"a stream with id {oid!r} exists already; choose another order id")
         for order in self._open_orders.get(state.issue_id, {}).values():
