@@ -263,7 +263,7 @@ def test_unknown_ids_and_a_service_without_supervision_are_refused() -> None:
         stranger.order_supervision(SUPERVISOR, proposal, at=NEXT_MONDAY)
     with pytest.raises(cl.ConfigurationError, match="SupervisionProposal"):
         loop.order_supervision(SUPERVISOR, issue, at=NEXT_MONDAY)  # type: ignore[arg-type]
-    plain = cl.ClosedLoop(hierarchy=YIWU)
+    plain = cl.ClosedLoop(hierarchy=YIWU, supervision=False)
     for call in (
         lambda: plain.propose_supervision([OVERDUE]),
         lambda: plain.order_supervision(SUPERVISOR, proposal),
@@ -323,7 +323,7 @@ def test_an_order_settled_by_a_writer_that_does_not_close_it_closes_later() -> N
     loop = service(store)
     issue = overdue_issue(loop)
     order(loop, at=NEXT_MONDAY)
-    unaware = cl.ClosedLoop(hierarchy=YIWU, store=store, departments=DEPARTMENTS)
+    unaware = cl.ClosedLoop(hierarchy=YIWU, store=store, departments=DEPARTMENTS, supervision=False)
     (resolved,) = unaware.resolve(staff(ECONOMY), issue, at=NEXT_MONDAY)
     assert store.stream_version("o-1") == 1
     # still open in the log: listed, but never recorded overdue
@@ -340,7 +340,7 @@ def test_a_settled_order_closes_with_the_next_append_to_its_issue() -> None:
     loop = service(store)
     issue = overdue_issue(loop)
     order(loop, at=NEXT_MONDAY)
-    unaware = cl.ClosedLoop(hierarchy=YIWU, store=store, departments=DEPARTMENTS)
+    unaware = cl.ClosedLoop(hierarchy=YIWU, store=store, departments=DEPARTMENTS, supervision=False)
     (resolved,) = unaware.resolve(staff(ECONOMY), issue, at=NEXT_MONDAY)
     (evaluated,) = loop.evaluate(
         SURVEY, issue, satisfied=True, evaluator_kind="third_party", at=NEXT_MONDAY

@@ -15,8 +15,8 @@ the append fail with :class:`~closedloop.ConcurrencyError` and nothing is writte
 folded into the in-memory projection that answers queries. Reopening the store later
 rebuilds the projection from the log.
 
-Opened with ``supervision=True``, the service also keeps supervision orders (督办) in
-step with their issues: it knows the open orders (from the log, whoever wrote them),
+The service also keeps supervision orders (督办) in step with their issues (unless
+opened with ``supervision=False``): it knows the open orders (from the log, whoever wrote them),
 proposes and gives orders, closes an order in the same atomic append as the issue
 event that moves its issue, and records orders that run past their own deadline.
 
@@ -223,10 +223,10 @@ class ClosedLoop:
         supervision: keep supervision orders (督办) in step with their issues (see
             :meth:`order_supervision`): the open orders are folded from the log, and
             every append of issue events also closes, in the same atomic append, the
-            open orders those events settle. Off by default: an application that
-            records orders with :meth:`record` and closes them itself (as the
-            simulation does) must leave it off, or both would close the same order and
-            the second append would fail with :class:`~closedloop.ConcurrencyError`.
+            open orders those events settle. On by default; an application that
+            closes orders itself must pass ``False``, or both would close the same
+            order and the second append would fail with
+            :class:`~closedloop.ConcurrencyError`.
     """
 
     def __init__(
@@ -242,7 +242,7 @@ class ClosedLoop:
         access: Authorizer | None = None,
         warnings: WarningThresholds | None = None,
         new_id: Callable[[], str] | None = None,
-        supervision: bool = False,
+        supervision: bool = True,
     ) -> None:
         if not isinstance(supervision, bool):
             raise ConfigurationError(f"supervision must be True or False, got {supervision!r}")
@@ -1190,7 +1190,7 @@ class ClosedLoop:
         Nothing is stored: give an order with :meth:`order_supervision`.
 
         Raises:
-            ConfigurationError: the service was opened without ``supervision=True``,
+            ConfigurationError: the service was opened with ``supervision=False``,
                 or two rules share a name.
             NaiveDatetimeError: ``at`` has no time zone.
         """
@@ -1242,7 +1242,7 @@ class ClosedLoop:
         Returns the ``SupervisionOrdered`` event.
 
         Raises:
-            ConfigurationError: the service was opened without ``supervision=True``,
+            ConfigurationError: the service was opened with ``supervision=False``,
                 or ``proposal`` is not a :class:`~closedloop.supervision.SupervisionProposal`.
             IssueNotFoundError: no issue has the proposal's issue id.
             TransitionError: the issue is no longer open.
@@ -1327,7 +1327,7 @@ class ClosedLoop:
         current version. Returns the stored events (closings first).
 
         Raises:
-            ConfigurationError: the service was opened without ``supervision=True``.
+            ConfigurationError: the service was opened with ``supervision=False``.
             NaiveDatetimeError: ``now`` has no time zone.
             PermissionDeniedError: the observer may not observe an order's unit.
             ConcurrencyError: another writer changed one of the orders meanwhile.
@@ -1380,7 +1380,7 @@ class ClosedLoop:
         whole log). ``issue_id`` keeps the orders about one issue.
 
         Raises:
-            ConfigurationError: the service was opened without ``supervision=True``.
+            ConfigurationError: the service was opened with ``supervision=False``.
             IssueNotFoundError: no issue has id ``issue_id``.
         """
         self._require_supervision("supervision_orders")

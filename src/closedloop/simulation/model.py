@@ -97,9 +97,9 @@ from closedloop.supervision import (
     Evidence,
     OverdueRule,
     SupervisionContext,
+    SupervisionOrderClosed,
     SupervisionOrderState,
     UnmetOrdersRule,
-    close_orders,
     evolve_order,
     observe_orders,
     order_supervision,
@@ -230,7 +230,10 @@ class Simulation:
             clock=FixedClock(self.start),
             access=self.access,
             new_id=self._ids,
+            supervision=True,
         )
+        self._seen = self.store.last_position()
+        """The position of the last stored event folded into the metrics."""
         self.metrics = MetricsProjection()
         self.cases: dict[IssueId, _Case] = {}
         # Archived problems forgotten by a metrics-only run, as counts and durations.
@@ -285,7 +288,7 @@ class Simulation:
 
     def _do(self, command: Command, actor: ActorId, at: datetime) -> list[IssueEvent]:
         events = self.service.execute(command, self.actors[actor], at=at)
-        self._applied(events)
+        self._fold_stored()
         return events
 
     def _record(self, events: Sequence[Any], *, final: bool = False) -> None:
@@ -296,17 +299,21 @@ class Simulation:
         """
         if events:
             self.service.record(events)
-            self._applied(events)
+            self._fold_stored()
             if final:
                 self._finished(events[0].stream_id)
 
-    def _applied(self, events: Sequence[Any]) -> None:
-        """Fold stored events into the metrics, then close the orders they settle."""
+    def _fold_stored(self) -> None:
+        """Fold what the service just stored into the metrics: the events of its last
+        append, which include the orders it closed with the issue events that moved
+        their issues (the service keeps orders in step with their issues)."""
         apply = self.metrics.apply
-        for event in events:
+        for recorded in self.store.read_all(after_position=self._seen):
+            event = recorded.event
             apply(event)
-        if self._orders:
-            self._close_orders(events)
+            if type(event) is SupervisionOrderClosed:
+                self._order_closed(event)
+            self._seen = recorded.position
 
     def _finished(self, stream_id: str) -> None:
         """Nothing will be appended to the stream again: a metrics-only store forgets it."""
@@ -736,34 +743,21 @@ class Simulation:
             order.due_at + timedelta(minutes=1), _bind(self._account, order_id), _P_OBSERVE
         )
 
-    def _close_orders(self, events: Sequence[Any]) -> None:
-        """Close the open orders whose issue moved in ``events`` (resolved, escalated, ...)."""
-        cases = self.cases
+    def _order_closed(self, event: SupervisionOrderClosed) -> None:
+        """An order the service closed with its issue's move: the problem has none open."""
         orders = self._orders
-        moves: list[IssueEvent] = []
-        open_orders: dict[str, SupervisionOrderState] = {}
-        for event in events:
-            if isinstance(event, IssueEvent):
-                moves.append(event)
-                case = cases.get(event.issue_id)
-                if case is not None and case.order is not None:
-                    open_orders[case.order] = orders[case.order]
-        if not open_orders:
-            return
-        closing = close_orders(
-            open_orders.values(), moves, actor=ActorId("system"), new_event_id=self._ids.event
-        )
-        for event in closing:
-            order = evolve_order(orders[event.order_id], event)
-            cases[order.issue_id].order = None
-            # An order that closed after its deadline waits for ``_account``, unless
-            # that already ran (and recorded it overdue).
-            assert order.closed_at is not None
-            if order.closed_at <= order.due_at or order.overdue_recorded:
-                del orders[order.order_id]
-            else:
-                orders[order.order_id] = order
-            self._record([event], final=True)
+        order = evolve_order(orders[event.order_id], event)
+        case = self.cases.get(order.issue_id)
+        if case is not None:
+            case.order = None
+        # An order that closed after its deadline waits for ``_account``, unless that
+        # already ran (and recorded it overdue).
+        assert order.closed_at is not None
+        if order.closed_at <= order.due_at or order.overdue_recorded:
+            del orders[order.order_id]
+        else:
+            orders[order.order_id] = order
+        self._finished(order.order_id)
 
     def _account(self, order_id: str) -> None:
         """At the order's deadline: record it overdue if still open; maybe accountability."""
@@ -1059,7 +1053,7 @@ class Simulation:
             duration_minutes=max(1, round(policy.meeting_hours * 60)),
             at=at,
         )
-        self._applied([held, *events])
+        self._fold_stored()
         self._finished(held.stream_id)
         self.counters[f"meetings_{kind}"] += 1
         self.counters["leader_hours"] += policy.meeting_hours
