@@ -97,6 +97,21 @@ def test_scheduling_stores_the_meeting_and_takes_its_agenda_off_the_demand_list(
     assert loop.demand_list(FOTANG).issue_ids == (fresh,)
 
 
+def test_an_issue_is_on_one_scheduled_agenda_at_a_time() -> None:
+    loop = service()
+    credit = escalated(loop)
+    loop.schedule_meeting(CITY_LEADER, host=FOTANG, day=DAY, agenda=[credit], meeting_id="m-1")
+    before = loop.store.last_position()
+    with pytest.raises(cl.CommandError, match="'m-1', scheduled and not yet held"):
+        loop.schedule_meeting(CITY_LEADER, host=FOTANG, day=DAY, agenda=[credit], meeting_id="m-2")
+    assert loop.store.last_position() == before
+    loop.cancel_meeting(CITY_LEADER, "m-1")
+    again = loop.schedule_meeting(
+        CITY_LEADER, host=FOTANG, day=DAY, agenda=[credit], meeting_id="m-2"
+    )
+    assert again.agenda == (credit,)
+
+
 def test_the_agenda_may_be_items_or_ids_and_the_id_is_made_up_unless_given() -> None:
     loop = service()
     credit = escalated(loop)
@@ -105,6 +120,7 @@ def test_the_agenda_may_be_items_or_ids_and_the_id_is_made_up_unless_given() -> 
     )
     assert by_items.agenda == (credit,)
     assert by_items.meeting_id.startswith("meeting-")
+    loop.cancel_meeting(CITY_LEADER, by_items.meeting_id)
     by_ids = loop.schedule_meeting(CITY_LEADER, host=FOTANG, day=DAY, agenda=[credit, credit])
     assert by_ids.agenda == (credit,)
     with pytest.raises(cl.CommandError, match="not one string"):

@@ -937,13 +937,22 @@ class ClosedLoop:
             NotOneLevelDownError: ``host`` is not a child of the convening unit.
             PermissionDeniedError: the actor belongs to another unit or may not convene.
             CommandError: the meeting exists already, a bad day or start, unknown
-                departments, an agenda given as one string.
+                departments, an agenda given as one string, or an agenda issue already
+                on the agenda of another meeting scheduled and not yet held.
             ConcurrencyError: another writer created the meeting meanwhile.
         """
         who = self._actor(actor)
         when = at if at is not None else self.clock.now()
         mid = meeting_id if meeting_id is not None else f"meeting-{self._new_id()}"
+        issues = _issue_ids(agenda, "agenda", CommandError)
         self._catch_up()
+        for other, scheduled in self._open_agendas.items():
+            twice = sorted(set(issues) & set(scheduled))
+            if twice and other != mid:
+                raise CommandError(
+                    f"issue(s) {', '.join(map(repr, twice))} are on the agenda of meeting "
+                    f"{other!r}, scheduled and not yet held; hold or cancel it first"
+                )
         event = decide_schedule(
             mid,
             self._meeting_state(mid),
@@ -952,7 +961,7 @@ class ClosedLoop:
             context=self._meeting_context(who, when),
             convener_unit=convener,
             starts_at=starts_at,
-            agenda=_issue_ids(agenda, "agenda", CommandError),
+            agenda=issues,
             planned_attendees=planned_attendees,
             cadence=cadence,
             venue=venue,
