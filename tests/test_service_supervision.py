@@ -351,6 +351,27 @@ def test_a_settled_order_closes_with_the_next_append_to_its_issue() -> None:
     assert closed.trigger_event_id == resolved.event_id != evaluated.event_id
 
 
+def test_a_settled_order_does_not_block_a_new_one_and_closes_with_it() -> None:
+    """Transferred away by a writer that does not close orders: the bureau's order is
+    settled; the new lead may be ordered at once, and the old order closes in the
+    same append as the new one."""
+    store = RecordingStore()
+    loop = service(store)
+    issue = overdue_issue(loop)
+    order(loop, at=NEXT_MONDAY)
+    unaware = cl.ClosedLoop(hierarchy=YIWU, store=store, departments=DEPARTMENTS, supervision=False)
+    (moved,) = unaware.transfer(staff(ECONOMY), issue, to=TRANSPORT, at=NEXT_MONDAY)
+    later = NEXT_MONDAY + timedelta(days=7)
+    (proposal,) = loop.propose_supervision([OVERDUE], at=later)
+    ordered = loop.order_supervision(SUPERVISOR, proposal, at=later)
+    assert ordered.departments == (TRANSPORT,)
+    assert set(store.appends[-1]) == {"o-1", ordered.order_id}
+    closed = store.read_stream("o-1")[-1]
+    assert isinstance(closed, SupervisionOrderClosed)
+    assert closed.trigger_event_id == moved.event_id
+    assert [o.order_id for o in loop.supervision_orders()] == [ordered.order_id]
+
+
 def test_an_order_recorded_after_its_issue_moved_closes_on_that_move() -> None:
     """An order decided on one version of the issue but stored (with ``record``) after
     the issue moved on: the move settles it, as the pure ``close_orders`` would."""

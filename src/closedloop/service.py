@@ -1206,12 +1206,11 @@ class ClosedLoop:
         self._require_supervision("propose_supervision")
         when = aware(at, "propose_supervision") if at is not None else self.clock.now()
         self._catch_up()
+        # An order its issue's move already settled no longer counts, though it is
+        # closed only with the next append to the issue.
+        running = [o for o in self._iter_open_orders() if o.order_id not in self._settled]
         return proposals_for(
-            rules,
-            self._projection.open_issues(),
-            when,
-            self.calendar,
-            orders=self._iter_open_orders(),
+            rules, self._projection.open_issues(), when, self.calendar, orders=running
         )
 
     def order_supervision(
@@ -1284,8 +1283,12 @@ class ClosedLoop:
         )
         if oid in self._order_issues or self.store.stream_version(oid) > 0:
             raise CommandError(f"a stream with id {oid!r} exists already; choose another order id")
+        settled: list[SupervisionOrderClosed] = []
         for order in self._open_orders.get(state.issue_id, {}).values():
-            if order.rule == proposal.rule:
+            trigger = self._settled.get(order.order_id)
+            if trigger is not None:  # closed in the same append as the new order
+                settled += self._close([order], [trigger])
+            elif order.rule == proposal.rule:
                 raise CommandError(
                     f"issue {state.issue_id!r} already has open order {order.order_id!r} "
                     f"from rule {proposal.rule!r}"
@@ -1308,9 +1311,13 @@ class ClosedLoop:
             include_co_handlers=include_co_handlers,
         )
         results = self.store.append_many(
-            [(state.issue_id, [], state.version), (oid, [event], ExpectedVersion.NO_STREAM)]
+            [
+                (state.issue_id, [], state.version),
+                *[(c.order_id, [c], c.version - 1) for c in settled],
+                (oid, [event], ExpectedVersion.NO_STREAM),
+            ]
         )
-        self._after_append_many(results, {}, [event])
+        self._after_append_many(results, {}, [*settled, event])
         return event
 
     def _department_units(self, state: IssueState) -> dict[str, UnitId]:
