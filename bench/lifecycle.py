@@ -129,6 +129,31 @@ def closedloop_commands(n: int) -> tuple[float, list[list[IssueEvent]]]:
     return seconds, logs
 
 
+def closedloop_service(n: int, *, supervision: bool) -> float:
+    """Seconds for the same commands through ``ClosedLoop.execute`` on a memory store:
+    decided, authorized, checked by the codec, stored and folded into the read model."""
+    plans = [commands_for(f"i{k}") for k in range(n)]
+    actors = [LEADER, LEADER, STAFF, STAFF, SURVEY, LEADER]
+
+    def run() -> None:
+        ids = itertools.count()
+        service = cl.ClosedLoop(
+            hierarchy=HIERARCHY,
+            calendar=CALENDAR,
+            policy=POLICY,
+            access=ACCESS,
+            clock=cl.FixedClock(START),
+            new_id=lambda: f"s{next(ids)}",
+            supervision=supervision,
+        )
+        for step in range(6):
+            at = START + timedelta(hours=step)
+            for plan in plans:
+                service.execute(plan[step], actors[step], at=at)
+
+    return best_of(run, reps=3)
+
+
 def closedloop_commands_built(n: int) -> float:
     """Seconds for the command path when each command object is built in the loop."""
     ctxs = contexts()
@@ -375,6 +400,8 @@ def main() -> None:
     step = best_of(step_fold, reps=3) / len(all_events) * 1e6
     raw = raw_baseline(n) / (6 * n) * 1e6
     bytes_per_state = state_bytes(min(n, 20_000))
+    service = closedloop_service(n // 5, supervision=True) / (6 * (n // 5)) * 1e6
+    service_off = closedloop_service(n // 5, supervision=False) / (6 * (n // 5)) * 1e6
 
     rows: list[list[Any]] = [
         ["closedloop fold: replay of 6-event streams", n, fold, "per event"],
@@ -382,6 +409,8 @@ def main() -> None:
         ["closedloop decide + evolve (prebuilt commands)", n, per_command, "per command"],
         ["closedloop decide + evolve (commands built)", n, built, "per command"],
         ["raw slots + dict table + event tuple", n, raw, "per event"],
+        ["ClosedLoop.execute, memory store", n // 5, service, "per command"],
+        ["ClosedLoop.execute, supervision off", n // 5, service_off, "per command"],
     ]
     peers: dict[str, float] = {}
     for name, peer, size in (
