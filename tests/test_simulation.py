@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import closedloop as cl
@@ -644,6 +644,13 @@ _amount = _mostly(st.floats(0.05, 5))
         },
     ),
     baseline=st.booleans(),
+)
+@example(  # so much sequential work that counting it in minutes overflowed
+    knobs={},
+    meetings={},
+    rounds=None,
+    handling={"capacity": 2, "co_share": 5.64798757752983e304},
+    baseline=True,
 )
 def test_whatever_is_accepted_runs_without_foreign_exceptions(
     knobs: dict[str, Any],

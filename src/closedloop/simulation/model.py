@@ -1262,8 +1262,11 @@ class _WorkClock:
         if not days < math.inf:
             return max(at, limit)
         if at >= limit:
-            return at + days * _MINUTES_PER_DAY
+            # Whole days past the tables; a million of them is already far past any run.
+            return at + min(days, 1e6) * _MINUTES_PER_DAY
         target = self._worked(at) + days * self._per_day
+        if not target < math.inf:  # so much work that the count overflows
+            return limit
         k, rest = divmod(target, self._per_day)
         k = int(k)
         if rest == 0 and k > 0:
