@@ -390,26 +390,52 @@ class ClosedLoop:
         batch expects the order's current version, so an order closed meanwhile by
         another writer makes the whole append fail.
         """
-        running: list[SupervisionOrderState] = []
-        closings: list[SupervisionOrderClosed] = []
-        for issue_id in dict.fromkeys(event.issue_id for event in events):
-            orders = self._open_orders.get(issue_id)
-            if not orders:
-                continue
-            for order in orders.values():
-                trigger = self._settled.get(order.order_id)
-                if trigger is None:
-                    running.append(order)
-                else:
-                    closings += self._close([order], [trigger])
+        orders = [
+            order
+            for issue_id in dict.fromkeys(event.issue_id for event in events)
+            for order in self._open_orders.get(issue_id, {}).values()
+        ]
+        running, closings = self._split_settled(orders)
         if running:
             closings += self._close(running, events)
         return [(c.order_id, [c], c.version - 1) for c in closings], closings
+
+    def _split_settled(
+        self, orders: Iterable[SupervisionOrderState]
+    ) -> tuple[list[SupervisionOrderState], list[SupervisionOrderClosed]]:
+        """The orders still running, and the closings of those a stored move settled."""
+        running: list[SupervisionOrderState] = []
+        closings: list[SupervisionOrderClosed] = []
+        for order in orders:
+            trigger = self._settled.get(order.order_id)
+            if trigger is None:
+                running.append(order)
+            else:
+                closings += self._close([order], [trigger])
+        return running, closings
 
     def _close(
         self, orders: Sequence[SupervisionOrderState], events: Sequence[IssueEvent]
     ) -> list[SupervisionOrderClosed]:
         return close_orders(orders, events, actor=SYSTEM_ACTOR.id, new_event_id=self._event_id)
+
+    def _observer(self, actor: ActorLike) -> Actor:
+        """The observing actor: SYSTEM_ACTOR as registered with the service, if it is."""
+        observer = self._actor(actor)
+        if observer is SYSTEM_ACTOR:
+            observer = self._actors.get(SYSTEM_ACTOR.id, SYSTEM_ACTOR)
+        return observer
+
+    @staticmethod
+    def _observer_refused(observer: Actor, error: PermissionDeniedError) -> PermissionDeniedError:
+        """The refusal to raise: the system observer's says which grant it lacks."""
+        if observer.kind is not ActorKind.SYSTEM:
+            return error
+        return _with_hint(
+            error,
+            "grant the observer OBSERVE over the hierarchy, e.g. "
+            "AccessPolicy.standard_grants(SYSTEM_ACTOR, scope_unit=<root unit>)",
+        )
 
     def _require_supervision(self, what: str) -> None:
         if not self._supervision:
@@ -770,9 +796,7 @@ class ClosedLoop:
             for state in self._projection.open_issues()
             if state.updated_at <= when and state.has_unrecorded_breach(when)
         ]
-        observer = self._actor(actor)
-        if observer is SYSTEM_ACTOR:
-            observer = self._actors.get(SYSTEM_ACTOR.id, SYSTEM_ACTOR)
+        observer = self._observer(actor)
         if not due:
             return []
         try:
@@ -780,13 +804,7 @@ class ClosedLoop:
                 [(ObserveDeadline(issue_id), observer) for issue_id in due], when
             )
         except PermissionDeniedError as error:
-            if observer.kind is not ActorKind.SYSTEM:
-                raise
-            raise _with_hint(
-                error,
-                "grant the observer OBSERVE over the hierarchy, e.g. "
-                "AccessPolicy.standard_grants(SYSTEM_ACTOR, scope_unit=<root unit>)",
-            ) from None
+            raise self._observer_refused(observer, error) from None
         per_issue: dict[str, list[IssueEvent]] = {}
         for event in events:
             per_issue.setdefault(event.issue_id, []).append(event)
@@ -1283,12 +1301,10 @@ class ClosedLoop:
         )
         if oid in self._order_issues or self.store.stream_version(oid) > 0:
             raise CommandError(f"a stream with id {oid!r} exists already; choose another order id")
-        settled: list[SupervisionOrderClosed] = []
-        for order in self._open_orders.get(state.issue_id, {}).values():
-            trigger = self._settled.get(order.order_id)
-            if trigger is not None:  # closed in the same append as the new order
-                settled += self._close([order], [trigger])
-            elif order.rule == proposal.rule:
+        # Orders a stored move settled close in the same append as the new order.
+        running, settled = self._split_settled(self._open_orders.get(state.issue_id, {}).values())
+        for order in running:
+            if order.rule == proposal.rule:
                 raise CommandError(
                     f"issue {state.issue_id!r} already has open order {order.order_id!r} "
                     f"from rule {proposal.rule!r}"
@@ -1351,17 +1367,10 @@ class ClosedLoop:
         self._require_supervision("observe_orders")
         when = aware(now, "observe_orders") if now is not None else self.clock.now()
         self._catch_up()
-        observer = self._actor(actor)
-        if observer is SYSTEM_ACTOR:
-            observer = self._actors.get(SYSTEM_ACTOR.id, SYSTEM_ACTOR)
-        running: list[SupervisionOrderState] = []
-        closings: list[SupervisionOrderClosed] = []
-        for order in sorted(self._iter_open_orders(), key=lambda o: o.order_id):
-            trigger = self._settled.get(order.order_id)
-            if trigger is None:
-                running.append(order)
-            else:
-                closings += self._close([order], [trigger])
+        observer = self._observer(actor)
+        running, closings = self._split_settled(
+            sorted(self._iter_open_orders(), key=lambda o: o.order_id)
+        )
         overdue = decide_orders_overdue(
             running, when, actor=observer.id, new_event_id=self._event_id
         )
@@ -1372,13 +1381,7 @@ class ClosedLoop:
                     self.access, observer, Action.OBSERVE, Target(order.unit, order.category), when
                 )
             except PermissionDeniedError as error:
-                if observer.kind is not ActorKind.SYSTEM:
-                    raise
-                raise _with_hint(
-                    error,
-                    "grant the observer OBSERVE over the hierarchy, e.g. "
-                    "AccessPolicy.standard_grants(SYSTEM_ACTOR, scope_unit=<root unit>)",
-                ) from None
+                raise self._observer_refused(observer, error) from None
         stored: list[SupervisionEvent] = [*closings, *overdue]
         if not stored:
             return []
