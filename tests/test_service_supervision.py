@@ -98,9 +98,8 @@ class RecordingStore(cl.MemoryEventStore):
 
 def service(store: cl.EventStore | None = None, **options: Any) -> cl.ClosedLoop:
     options.setdefault("clock", cl.FixedClock(MONDAY))
-    return cl.ClosedLoop(
-        hierarchy=YIWU, store=store, departments=DEPARTMENTS, supervision=True, **options
-    )
+    options.setdefault("supervision", True)
+    return cl.ClosedLoop(hierarchy=YIWU, store=store, departments=DEPARTMENTS, **options)
 
 
 def overdue_issue(loop: cl.ClosedLoop, issue_id: str = "q1") -> str:
@@ -323,7 +322,7 @@ def test_an_order_settled_by_a_writer_that_does_not_close_it_closes_later() -> N
     loop = service(store)
     issue = overdue_issue(loop)
     order(loop, at=NEXT_MONDAY)
-    unaware = cl.ClosedLoop(hierarchy=YIWU, store=store, departments=DEPARTMENTS, supervision=False)
+    unaware = service(store, supervision=False)
     (resolved,) = unaware.resolve(staff(ECONOMY), issue, at=NEXT_MONDAY)
     assert store.stream_version("o-1") == 1
     # still open in the log: listed, but never recorded overdue
@@ -340,7 +339,7 @@ def test_a_settled_order_closes_with_the_next_append_to_its_issue() -> None:
     loop = service(store)
     issue = overdue_issue(loop)
     order(loop, at=NEXT_MONDAY)
-    unaware = cl.ClosedLoop(hierarchy=YIWU, store=store, departments=DEPARTMENTS, supervision=False)
+    unaware = service(store, supervision=False)
     (resolved,) = unaware.resolve(staff(ECONOMY), issue, at=NEXT_MONDAY)
     (evaluated,) = loop.evaluate(
         SURVEY, issue, satisfied=True, evaluator_kind="third_party", at=NEXT_MONDAY
@@ -359,7 +358,7 @@ def test_a_settled_order_does_not_block_a_new_one_and_closes_with_it() -> None:
     loop = service(store)
     issue = overdue_issue(loop)
     order(loop, at=NEXT_MONDAY)
-    unaware = cl.ClosedLoop(hierarchy=YIWU, store=store, departments=DEPARTMENTS, supervision=False)
+    unaware = service(store, supervision=False)
     (moved,) = unaware.transfer(staff(ECONOMY), issue, to=TRANSPORT, at=NEXT_MONDAY)
     later = NEXT_MONDAY + timedelta(days=7)
     (proposal,) = loop.propose_supervision([OVERDUE], at=later)
